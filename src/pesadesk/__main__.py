@@ -1,0 +1,3 @@
+from pesadesk.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""HTTP: routes stay thin (parse, call a service, shape the answer)."""

@@ -1,0 +1,132 @@
+"""The FastAPI app factory. Nothing is built at import time: each call makes a fresh app
+around the settings (and, for tests, the database and clock) it is given."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import structlog
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from pesadesk import __version__
+from pesadesk.api import problems
+from pesadesk.api.deps import AppState
+from pesadesk.api.guard import WebhookGuard
+from pesadesk.api.middleware import RequestIdMiddleware
+from pesadesk.api.routes import (
+    customers,
+    dashboard,
+    health,
+    invoices,
+    keys,
+    orders,
+    payments,
+    pos,
+    reconciliation,
+    refunds,
+    stats,
+    webhook_logs,
+)
+from pesadesk.api.webhooks import WebhookLane
+from pesadesk.clock import Clock, SystemClock
+from pesadesk.config import Settings
+from pesadesk.db.session import Database
+from pesadesk.jobs.runtime import build_runtime
+from pesadesk.services import webhooks as webhook_service
+from pesadesk.services.ingest_writer import IngestWriter
+
+log = structlog.get_logger(__name__)
+
+RECOVERY_INTERVAL_SECONDS = 5.0
+
+
+async def _recovery_loop(state: AppState, interval: float) -> None:
+    """Pick up callbacks stored but never processed (a crash between store and process)."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await run_in_threadpool(
+                webhook_service.recover_stranded,
+                state.db,
+                settings=state.settings,
+                clock=state.clock,
+                older_than=timedelta(seconds=interval),
+            )
+        except Exception as exc:  # noqa: BLE001 - the loop must outlive a bad minute
+            log.warning("recovery_pass_failed", error=type(exc).__name__)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    clock: Clock | None = None,
+    background: bool = True,
+    recovery_interval: float = RECOVERY_INTERVAL_SECONDS,
+    worker_interval: float = 1.0,
+    daraja_transport: httpx.AsyncBaseTransport | None = None,
+    whatsapp_transport: httpx.AsyncBaseTransport | None = None,
+    worker_options: dict[str, Any] | None = None,
+    ingest_threads: int | None = None,
+) -> FastAPI:
+    """A fresh app. `background=False` leaves out the recovery loop and the outbox worker
+    (tests then drive them by hand)."""
+    owns_db = db is None  # an app that made its own database closes it at shutdown
+    state = AppState(
+        settings=settings,
+        db=db if db is not None else Database(settings.database_url),
+        clock=clock or SystemClock(),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        runtime = build_runtime(
+            settings,
+            state.db,
+            state.clock,
+            daraja_transport=daraja_transport,
+            whatsapp_transport=whatsapp_transport,
+            metrics=state.metrics,
+            **(worker_options or {}),
+        )
+        state.runtime = runtime
+        writer = IngestWriter(state.db, settings, state.clock, threads=ingest_threads)
+        writer.start()
+        state.writer = writer
+        tasks = []
+        if background:
+            tasks.append(asyncio.create_task(_recovery_loop(state, recovery_interval)))
+            tasks.append(asyncio.create_task(runtime.worker.run_forever(interval=worker_interval)))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await runtime.aclose()
+            state.writer = None
+            await asyncio.to_thread(writer.close)
+            if owns_db:
+                state.db.dispose()
+
+    state.metrics.watch_database(state.db)
+    app = FastAPI(title="pesadesk", version=__version__, lifespan=lifespan)
+    app.add_middleware(WebhookLane, state=state, guard=WebhookGuard(settings.security))
+    app.add_middleware(RequestIdMiddleware)
+    app.state.pesadesk = state
+    problems.install(app)
+    routers = (
+        health, customers, invoices, pos, orders, payments, webhook_logs, keys,
+        stats, reconciliation, refunds, dashboard,
+    )  # fmt: skip
+    for module in routers:
+        app.include_router(module.router)
+    return app

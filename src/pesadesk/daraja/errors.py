@@ -1,0 +1,155 @@
+"""The Daraja error family: everything that can go wrong talking to Safaricom.
+
+    PesadeskError
+    ├── DarajaError                  Daraja refused or failed a request (has the HTTP context)
+    │   ├── DarajaConfigError        a setting the call needs is missing (no HTTP happened)
+    │   ├── DarajaRequestInvalid     we refused to send it: Daraja would reject it anyway
+    │   ├── DarajaAuthError          OAuth failed, or the token was refused twice
+    │   ├── DarajaRejected           a 4xx answer: fix the request, do not retry
+    │   ├── DarajaServerError        a 5xx answer (retryable unless the code says otherwise)
+    │   │   ├── DuplicateOriginatorConversationID   500.002.1001: the B2C was already sent
+    │   │   └── TransactionNotFound  500.001.1001 "does not Exist" from STK Query
+    │   └── DarajaUnavailable        no answer at all (network error, timeout)
+    │       └── DarajaOutcomeUnknown a money request went out and no answer came back
+    └── CallbackError                a callback body is not shaped like Daraja's
+
+Every `DarajaError` carries `http_status`, Daraja's `error_code` and `request_id`, and
+`retryable`: whether sending the same request again is safe *and* may help. Money-moving
+requests are never retried automatically, whatever `retryable` says (CONTRACT §6).
+Messages never contain credentials: only Daraja's own `errorMessage` text is echoed.
+"""
+
+from __future__ import annotations
+
+from pesadesk.errors import PesadeskError
+
+__all__ = [
+    "CallbackError",
+    "DarajaAuthError",
+    "DarajaConfigError",
+    "DarajaError",
+    "DarajaOutcomeUnknown",
+    "DarajaRejected",
+    "DarajaRequestInvalid",
+    "DarajaServerError",
+    "DarajaUnavailable",
+    "DuplicateOriginatorConversationID",
+    "TransactionNotFound",
+    "never_sent",
+]
+
+
+class DarajaError(PesadeskError):
+    """Raised when Safaricom's Daraja API refused or failed a request."""
+
+    code = "daraja_error"
+    status = 502
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        http_status: int | None = None,
+        error_code: str | None = None,
+        request_id: str | None = None,
+        retryable: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.error_code = error_code
+        self.request_id = request_id
+        self.retryable = retryable
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.error_code:
+            parts.append(f"errorCode={self.error_code}")
+        if self.http_status is not None:
+            parts.append(f"http={self.http_status}")
+        if self.request_id:
+            parts.append(f"requestId={self.request_id}")
+        return " ".join(parts)
+
+
+class DarajaConfigError(DarajaError):
+    """Raised when a Daraja setting needed for this call is missing."""
+
+    code = "daraja_not_configured"
+    status = 503
+
+
+class DarajaRequestInvalid(DarajaError):
+    """Raised before sending when Daraja would reject the request (too long, not whole)."""
+
+    code = "daraja_request_invalid"
+    status = 422
+
+
+class DarajaAuthError(DarajaError):
+    """Raised when Daraja would not give or accept an access token."""
+
+    code = "daraja_auth_failed"
+    status = 502
+
+
+class DarajaRejected(DarajaError):
+    """Raised when Daraja answered 4xx: the request itself is wrong."""
+
+    code = "daraja_rejected"
+    status = 502
+
+
+class DarajaServerError(DarajaError):
+    """Raised when Daraja answered 5xx."""
+
+    code = "daraja_server_error"
+    status = 502
+
+
+class DuplicateOriginatorConversationID(DarajaServerError):
+    """Raised when Daraja already has a B2C request with this OriginatorConversationID."""
+
+    code = "daraja_duplicate_request"
+    status = 409
+
+
+class TransactionNotFound(DarajaServerError):
+    """Raised when STK Query does not know the CheckoutRequestID."""
+
+    code = "daraja_transaction_not_found"
+    status = 404
+
+
+class DarajaUnavailable(DarajaError):
+    """Raised when Daraja could not be reached or did not answer in time."""
+
+    code = "daraja_unavailable"
+    status = 503
+
+
+class DarajaOutcomeUnknown(DarajaUnavailable):
+    """Raised when a money request may have reached Daraja but no answer came back.
+
+    Settle it with STK Query or Transaction Status; never send it again.
+    """
+
+    code = "daraja_outcome_unknown"
+    status = 504
+
+
+class CallbackError(PesadeskError):
+    """Raised when a Daraja callback body does not have the shape Daraja sends."""
+
+    code = "invalid_callback"
+    status = 422
+
+
+def never_sent(exc: DarajaError) -> bool:
+    """True only when a failed money request surely did not reach Safaricom: our own
+    checks, configuration, OAuth, a 4xx refusal, or no connection at all. A 5xx, a
+    timeout or an unreadable answer may hide money that moved: ask, never resend."""
+    if isinstance(exc, DarajaOutcomeUnknown):
+        return False
+    if isinstance(exc, DarajaRejected | DarajaRequestInvalid | DarajaConfigError | DarajaAuthError):
+        return True
+    return isinstance(exc, DarajaUnavailable) and exc.http_status is None

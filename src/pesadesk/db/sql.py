@@ -1,0 +1,46 @@
+"""Hand-written SQL for the hot path, run straight on the driver.
+
+The ingest path runs a few short statements per callback; building them through the
+ORM cost more than running them. `Sql` holds one statement written with `:name`
+parameters and hands each driver its own spelling (psycopg wants `%(name)s`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import Connection
+
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+class Sql:
+    def __init__(self, text: str) -> None:
+        self.text = " ".join(text.split())
+
+    @cached_property
+    def pyformat(self) -> str:
+        return _NAMED.sub(r"%(\1)s", self.text.replace("%", "%%"))
+
+    def run(
+        self, conn: Connection, params: Mapping[str, Any] | Sequence[Mapping[str, Any]] = ()
+    ) -> Any:  # a CursorResult; its rows are plain tuples of whatever the SQL selects
+        statement = self.pyformat if conn.dialect.name == "postgresql" else self.text
+        if isinstance(params, Mapping):
+            return conn.exec_driver_sql(statement, dict(params))
+        rows = [dict(p) for p in params]
+        if not rows:
+            raise ValueError("executemany needs at least one row of parameters")
+        return conn.exec_driver_sql(statement, rows)
+
+
+def db_time(conn: Connection, moment: datetime) -> Any:
+    """An aware UTC datetime in the form the column type stores it on this database."""
+    moment = moment.astimezone(UTC)
+    if conn.dialect.name == "sqlite":  # what SQLAlchemy's DateTime writes on SQLite
+        return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return moment

@@ -1,0 +1,161 @@
+"""Test helpers: run the emulator (or a callback sink) on a real loopback port.
+
+Tests talk to the emulator over real HTTP, and the emulator sends its callbacks over
+real HTTP, so nothing is monkeypatched:
+
+    with running_emulator(EmulatorConfig(callback_delay_seconds=0.05)) as emu:
+        config = emu.daraja_config()                 # a DarajaConfig pointing at it
+        with callback_sink() as sink:                # somewhere for callbacks to land
+            ...
+            sink.wait_for(1)
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import SecretStr
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from pesadesk.daraja.client import DarajaConfig
+from pesadesk.daraja.credentials import encrypt_security_credential
+from pesadesk.emulator.app import Emulator, create_emulator_app
+from pesadesk.emulator.state import EmulatorConfig, EmulatorState
+from pesadesk.testing import serve_in_thread
+
+__all__ = [
+    "CallbackSink",
+    "RunningEmulator",
+    "callback_sink",
+    "running_emulator",
+    "serve_in_thread",
+]
+
+
+@dataclass
+class RunningEmulator:
+    """A live emulator: its base URL, its state, and helpers to point clients at it."""
+
+    base_url: str
+    state: EmulatorState
+    emulator: Emulator
+
+    def daraja_config(self, *, b2c: bool = False, **overrides: Any) -> DarajaConfig:
+        """A `DarajaConfig` the emulator accepts: STK shortcode, or (b2c) the B2C one."""
+        cfg = self.state.config
+        values: dict[str, Any] = {
+            "consumer_key": SecretStr("test-key"),
+            "consumer_secret": SecretStr("test-secret"),
+            "base_url": self.base_url,
+            "shortcode": cfg.b2c_shortcode if b2c else cfg.stk_shortcode,
+            "passkey": SecretStr(cfg.passkey),
+            "callback_url": "http://127.0.0.1:9/callback",
+            "initiator_name": cfg.initiator_name,
+            "security_credential": SecretStr(self.security_credential()),
+            "result_url": "http://127.0.0.1:9/result",
+            "timeout_url": "http://127.0.0.1:9/timeout",
+            "max_retries": 2,
+            "backoff_base_seconds": 0.01,
+            "backoff_max_seconds": 0.05,
+            "timeout_seconds": 10.0,
+        }
+        values.update(overrides)
+        return DarajaConfig(**values)
+
+    def security_credential(self, password: str | None = None) -> str:
+        """The initiator password (or `password`) encrypted with the emulator's certificate."""
+        return encrypt_security_credential(
+            password if password is not None else self.state.config.initiator_password,
+            self.state.certificate,
+        )
+
+
+@contextmanager
+def running_emulator(
+    config: EmulatorConfig | None = None, *, state: EmulatorState | None = None
+) -> Iterator[RunningEmulator]:
+    """Run an emulator on a free loopback port for the duration of the `with` block."""
+    app = create_emulator_app(config, state=state)
+    emulator: Emulator = app.state.emulator
+    with serve_in_thread(app) as base_url:
+        yield RunningEmulator(base_url=base_url, state=emulator.state, emulator=emulator)
+
+
+@dataclass
+class Received:
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class CallbackSink:
+    """Collects what is POSTed to it; answers like pesadesk's webhooks do."""
+
+    base_url: str = ""
+    received: list[Received] = field(default_factory=list)
+    # path -> JSON answer; default {"ResultCode": 0, "ResultDesc": "Accepted"}
+    answers: dict[str, Any] = field(default_factory=dict)
+    statuses: dict[str, int] = field(default_factory=dict)
+    _cond: threading.Condition = field(default_factory=threading.Condition)
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    def at(self, path: str) -> list[Received]:
+        with self._cond:
+            return [r for r in self.received if r.path == path]
+
+    def wait_for(
+        self,
+        count: int,
+        *,
+        path: str | None = None,
+        timeout: float = 5.0,
+        predicate: Callable[[Received], bool] | None = None,
+    ) -> list[Received]:
+        """Block until `count` matching callbacks arrived; raises TimeoutError otherwise."""
+
+        def matching() -> list[Received]:
+            return [
+                r
+                for r in self.received
+                if (path is None or r.path == path) and (predicate is None or predicate(r))
+            ]
+
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(matching()) >= count, timeout=timeout):
+                raise TimeoutError(f"expected {count} callbacks, got {len(matching())}")
+            return matching()
+
+    async def _endpoint(self, request: Request) -> Response:
+        raw = await request.body()
+        try:
+            body: Any = json.loads(raw)
+        except ValueError:
+            body = raw.decode(errors="replace")
+        path = request.url.path
+        with self._cond:
+            self.received.append(Received(path, request.url.query, dict(request.headers), body))
+            self._cond.notify_all()
+        answer = self.answers.get(path, {"ResultCode": 0, "ResultDesc": "Accepted"})
+        return JSONResponse(answer, status_code=self.statuses.get(path, 200))
+
+
+@contextmanager
+def callback_sink() -> Iterator[CallbackSink]:
+    """A little HTTP server that records every callback POSTed to any path."""
+    sink = CallbackSink()
+    app = Starlette(routes=[Route("/{path:path}", sink._endpoint, methods=["POST"])])
+    with serve_in_thread(app) as base_url:
+        sink.base_url = base_url
+        yield sink

@@ -1,0 +1,1 @@
+"""Work that runs after commits: the outbox worker and its periodic sweeps."""

@@ -1,0 +1,1 @@
+"""Messages to people: WhatsApp Cloud API texts to admins and customers."""

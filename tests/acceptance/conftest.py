@@ -1,0 +1,110 @@
+"""The whole desk over real HTTP: pesadesk, the Daraja emulator and a WhatsApp sink,
+each on its own loopback port."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from pesadesk.api.app import create_app
+from pesadesk.config import Settings
+from pesadesk.db.session import Database
+from pesadesk.emulator.fixtures import RunningEmulator, running_emulator
+from pesadesk.emulator.state import EmulatorConfig
+from pesadesk.notify.sink import WhatsAppSink
+from pesadesk.testing import free_port, serve_in_thread
+from tests.conftest import ADMIN_KEY
+
+ADMINS = ["254700111111", "254700222222"]
+SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
+
+
+@dataclass
+class Desk:
+    url: str
+    api: httpx.Client
+    emulator: RunningEmulator
+    whatsapp: WhatsAppSink
+    db: Database
+    settings: Settings
+
+
+def wait_until(check: Callable[[], Any], *, timeout: float = 10.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def desk_settings(
+    db_url: str, port: int, emulator_url: str, sink_url: str, credential: str = ""
+) -> Settings:
+    return Settings.model_validate(
+        {
+            "database_url": db_url,
+            "admin_numbers": ADMINS,
+            "whatsapp": {
+                "enabled": True,
+                "base_url": sink_url,
+                "phone_number_id": "1234567890",
+                "access_token": "sink-token",
+            },
+            "payments": {
+                "mpesa": {
+                    "consumer_key": "emulator-key",
+                    "consumer_secret": "emulator-secret",
+                    "passkey": SANDBOX_PASSKEY,
+                    "shortcode": "174379",
+                    "base_url": emulator_url,
+                    "callback_url": f"http://127.0.0.1:{port}/api/mpesa/callback",
+                    "query_after_seconds": 1,
+                },
+                "b2c": {
+                    "consumer_key": "emulator-key",
+                    "consumer_secret": "emulator-secret",
+                    "shortcode": "600000",
+                    "initiator_name": "testapi",
+                    "security_credential": credential,
+                    "base_url": emulator_url,
+                    "callback_url": f"http://127.0.0.1:{port}/api/mpesa/b2c/callback",
+                    "timeout_url": f"http://127.0.0.1:{port}/api/mpesa/b2c/timeout",
+                },
+            },
+            "security": {"admin_api_key": ADMIN_KEY},
+            "log_json": False,
+        }
+    )
+
+
+@pytest.fixture
+def desk(db: Database, db_url: str) -> Iterator[Desk]:
+    sink = WhatsAppSink()
+    with (
+        running_emulator(EmulatorConfig(callback_delay_seconds=0.05)) as emulator,
+        serve_in_thread(sink.app()) as sink_url,
+    ):
+        port = free_port()
+        settings = desk_settings(
+            db_url, port, emulator.base_url, sink_url, emulator.security_credential()
+        )
+        app = create_app(
+            settings,
+            db=db,
+            worker_interval=0.1,
+            worker_options={"base_delay_seconds": 0.05, "max_delay_seconds": 0.2},
+        )
+        with (
+            serve_in_thread(app, port=port) as url,
+            httpx.Client(
+                base_url=url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=30
+            ) as api,
+        ):
+            yield Desk(url, api, emulator, sink, db, settings)
