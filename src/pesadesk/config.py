@@ -31,6 +31,8 @@ class WhatsAppSettings(BaseModel):
     base_url: str = "https://graph.facebook.com/v21.0"
     phone_number_id: str = ""
     access_token: SecretStr = SecretStr("")
+    # Hour of the day in Nairobi after which the admins get the daily summary; None = never.
+    daily_summary_hour: int | None = Field(default=8, ge=0, le=23)
 
 
 class MpesaSettings(BaseModel):

@@ -37,23 +37,76 @@ def test_request_id_is_echoed_or_made(client: TestClient) -> None:
     assert hostile.headers["x-request-id"] != "x" * 500
 
 
-def test_morning_summary_is_queued_once_after_eight(db: Database, db_url: str) -> None:
-    """Before 08:00 EAT nothing; after, one message per admin, and only once that day."""
-    settings = Settings.model_validate(
+def summary_settings(db_url: str, **whatsapp: object) -> Settings:
+    return Settings.model_validate(
         {
             "database_url": db_url,
             "admin_numbers": ["0700111111", "0700222222"],
-            "whatsapp": {"enabled": True},
+            "whatsapp": {"enabled": True, **whatsapp},
         }
     )
-    early = FrozenClock(datetime(2026, 2, 6, 4, 30, tzinfo=UTC))  # 07:30 in Nairobi
+
+
+def queued_keys(db: Database) -> list[str]:
+    with db.read() as session:
+        return sorted(session.execute(select(OutboxMessage.dedupe_key)).scalars().all())
+
+
+def test_morning_summary_is_queued_once_after_eight(
+    client: TestClient, db: Database, db_url: str
+) -> None:
+    """Before 08:00 EAT nothing; after, one message per admin, and only once that day."""
+    pay(client, "120.00", "NOBODY", txn="DAY0001")  # unallocated: a person must place it
+    settings = summary_settings(db_url)
+    early = FrozenClock(datetime(2026, 2, 7, 4, 30, tzinfo=UTC))  # 07:30 in Nairobi
     assert queue_daily_summary(db, settings=settings, clock=early) is False
-    later = FrozenClock(datetime(2026, 2, 6, 5, 30, tzinfo=UTC))
+    later = FrozenClock(datetime(2026, 2, 7, 5, 30, tzinfo=UTC))
     assert queue_daily_summary(db, settings=settings, clock=later) is True
     assert queue_daily_summary(db, settings=settings, clock=later) is False
-    with db.read() as session:
-        rows = session.execute(select(OutboxMessage.dedupe_key)).scalars().all()
-    assert sorted(rows) == [
-        "wa:daily:2026-02-06:254700111111",
-        "wa:daily:2026-02-06:254700222222",
+    assert queued_keys(db) == [
+        "wa:daily:2026-02-07:254700111111",
+        "wa:daily:2026-02-07:254700222222",
     ]
+    with db.read() as session:
+        text = (
+            session.execute(
+                select(OutboxMessage.payload).where(OutboxMessage.dedupe_key.like("wa:daily:%"))
+            )
+            .scalars()
+            .first()
+        )
+    assert "Unallocated money: 1 payment(s), KES 120.00" in str(text)
+
+
+def test_morning_summary_stays_quiet_when_nothing_needs_a_person(db: Database, db_url: str) -> None:
+    """An all-clear day sends nothing: no paid message that nobody acts on."""
+    later = FrozenClock(datetime(2026, 2, 6, 9, 0, tzinfo=UTC))
+    assert queue_daily_summary(db, settings=summary_settings(db_url), clock=later) is False
+    assert queued_keys(db) == []
+
+
+def test_morning_summary_waits_an_hour_before_reporting_fresh_money(
+    client: TestClient, db: Database, db_url: str, clock: FrozenClock
+) -> None:
+    """Money that arrived minutes ago is on the dashboard, not yet in the summary."""
+    pay(client, "75.00", "NOBODY", txn="DAY0003")  # at 12:00 in Nairobi
+    settings = summary_settings(db_url)
+    clock.advance(minutes=59)
+    assert queue_daily_summary(db, settings=settings, clock=clock) is False
+    clock.advance(minutes=2)
+    assert queue_daily_summary(db, settings=settings, clock=clock) is True
+
+
+def test_morning_summary_hour_is_configurable_and_can_be_off(
+    client: TestClient, db: Database, db_url: str
+) -> None:
+    """`whatsapp.daily_summary_hour` moves the hour; null switches the summary off."""
+    pay(client, "50.00", "NOBODY", txn="DAY0002")
+    noon = FrozenClock(datetime(2026, 2, 7, 9, 0, tzinfo=UTC))  # 12:00 in Nairobi
+    off = summary_settings(db_url, daily_summary_hour=None)
+    assert queue_daily_summary(db, settings=off, clock=noon) is False
+    late = summary_settings(db_url, daily_summary_hour=13)
+    assert queue_daily_summary(db, settings=late, clock=noon) is False
+    assert queued_keys(db) == []
+    at_noon = summary_settings(db_url, daily_summary_hour=12)
+    assert queue_daily_summary(db, settings=at_noon, clock=noon) is True

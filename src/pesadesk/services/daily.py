@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,11 +16,41 @@ from pesadesk.domain.statuses import PaymentStatus
 from pesadesk.money import format_kes
 from pesadesk.services.notifications import notify_admins
 
-SEND_AFTER_HOUR_EAT = 8
+
+@dataclass(frozen=True)
+class DailyFigures:
+    """What a person has to look at today; all zero means there is nothing to send."""
+
+    date: date
+    stuck: int
+    unallocated: int
+    unallocated_cents: int
+    failed_callbacks: int
+    needs_review: int
+
+    @property
+    def needs_attention(self) -> bool:
+        return any((self.stuck, self.unallocated, self.failed_callbacks, self.needs_review))
+
+    def text(self) -> str:
+        return (
+            f"pesadesk daily summary, {self.date:%d %b %Y}\n"
+            f"Payments stuck in processing over 24 h: {self.stuck}\n"
+            f"Unallocated money: {self.unallocated} payment(s), "
+            f"{format_kes(self.unallocated_cents)}\n"
+            f"Callbacks not processed: {self.failed_callbacks}\n"
+            f"Payments needing review: {self.needs_review}"
+        )
 
 
-def summary_text(session: Session, clock: Clock) -> str:
+# Only what has waited this long is reported: the dashboard shows the fresh, the summary
+# is for what nobody picked up.
+WAITED = timedelta(hours=1)
+
+
+def daily_figures(session: Session, clock: Clock) -> DailyFigures:
     now = clock.now()
+    waited_since = now - WAITED
     stuck = session.execute(
         select(func.count()).where(
             Payment.status == PaymentStatus.PROCESSING.value,
@@ -28,38 +59,49 @@ def summary_text(session: Session, clock: Clock) -> str:
     ).scalar_one()
     unallocated, unallocated_cents = session.execute(
         select(func.count(), func.coalesce(func.sum(Payment.amount_cents), 0)).where(
-            Payment.status == PaymentStatus.UNALLOCATED.value
+            Payment.status == PaymentStatus.UNALLOCATED.value,
+            Payment.created_at < waited_since,
         )
     ).one()
-    failed_hooks = session.execute(
-        select(func.count()).where(WebhookLog.processed.is_(False))
+    failed_callbacks = session.execute(
+        select(func.count()).where(
+            WebhookLog.processed.is_(False), WebhookLog.received_at < waited_since
+        )
     ).scalar_one()
     review = session.execute(
-        select(func.count()).where(Payment.needs_review.is_(True))
+        select(func.count()).where(
+            Payment.needs_review.is_(True), Payment.updated_at < waited_since
+        )
     ).scalar_one()
-    return (
-        f"pesadesk daily summary, {to_eat(now):%d %b %Y}\n"
-        f"Payments stuck in processing over 24 h: {stuck}\n"
-        f"Unallocated money: {unallocated} payment(s), {format_kes(int(unallocated_cents))}\n"
-        f"Callbacks not processed: {failed_hooks}\n"
-        f"Payments needing review: {review}"
+    return DailyFigures(
+        date=to_eat(now).date(),
+        stuck=int(stuck),
+        unallocated=int(unallocated),
+        unallocated_cents=int(unallocated_cents),
+        failed_callbacks=int(failed_callbacks),
+        needs_review=int(review),
     )
 
 
 def queue_daily_summary(db: Database, *, settings: Settings, clock: Clock) -> bool:
-    """Queue today's summary once, after 08:00 in Nairobi; True when queued now."""
+    """Queue today's summary once, after `whatsapp.daily_summary_hour` in Nairobi, and only
+    when something has waited over an hour for a person: an all-clear is a paid WhatsApp
+    message nobody acts on. True when queued now."""
+    hour = settings.whatsapp.daily_summary_hour
     local = to_eat(clock.now())
-    if local.hour < SEND_AFTER_HOUR_EAT or not settings.admin_numbers:
+    if hour is None or local.hour < hour or not settings.admin_numbers:
         return False
     with db.write() as session:
-        text = summary_text(session, clock)
+        figures = daily_figures(session, clock)
+        if not figures.needs_attention:
+            return False
         return (
             notify_admins(
                 session,
                 settings=settings,
                 event="daily",
                 subject=f"{local:%Y-%m-%d}",
-                text=text,
+                text=figures.text(),
                 now=clock.now(),
             )
             > 0
