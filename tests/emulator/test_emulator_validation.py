@@ -285,12 +285,12 @@ def test_delayed_callback(emu: RunningEmulator, sink: CallbackSink) -> None:
     """A delayed scenario holds the callback back by the seconds asked for."""
     httpx.post(
         f"{emu.base_url}/emulator/scenarios",
-        json={"phone": PHONE, "scenario": "delayed", "delay_seconds": 0.4},
+        json={"phone": PHONE, "scenario": "delayed", "delay_seconds": 1.5},
     )
     post(emu, "/mpesa/stkpush/v1/processrequest", stk_body(sink.url("/late")))
     with pytest.raises(TimeoutError):
-        sink.wait_for(1, path="/late", timeout=0.2)
-    assert len(sink.wait_for(1, path="/late", timeout=3)) == 1
+        sink.wait_for(1, path="/late", timeout=0.5)
+    assert len(sink.wait_for(1, path="/late", timeout=5)) == 1
 
 
 def test_daraja_down_for_n_requests(emu: RunningEmulator) -> None:
