@@ -9,6 +9,7 @@ unique constraints.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,12 +17,15 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session
 
 from pesadesk.errors import StorageUnavailable
 
 WRITE_OPTION = "pesadesk_write"
+
+# A pooled connection idle this long is pinged before use; a busy one is not.
+PING_AFTER_IDLE_SECONDS = 1.0
 
 
 def normalize_url(url: str) -> str:
@@ -49,6 +53,28 @@ def _prepare_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 
+def _ping_idle_connections(engine: Engine) -> None:
+    """Pre-ping only connections that sat idle: after a database restart the first callback
+    of a quiet morning must not fail on a dead connection (Safaricom never retries an STK
+    callback), while under load, where connections are back in use within milliseconds,
+    no round trip is added to the hot path."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # The pool drops this connection and checks out a fresh one.
+            raise DisconnectionError("stale pooled connection replaced") from exc
+
+
 class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = normalize_url(url)
@@ -60,13 +86,12 @@ class Database:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
         else:
-            # No pre-ping: it costs a round trip per transaction on the hot path. After a
-            # database restart the first use of each stale connection fails (a 503, which
-            # Safaricom retries) and the pool replaces it.
             kwargs.update(pool_size=20, max_overflow=20, pool_timeout=10)
         self.engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
             _prepare_sqlite(self.engine)
+        else:
+            _ping_idle_connections(self.engine)
         self._write_lock = threading.Lock() if self.is_sqlite else None
 
     @property
