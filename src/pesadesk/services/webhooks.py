@@ -16,6 +16,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from pesadesk.clock import Clock
@@ -51,6 +52,10 @@ def decode_json(raw: bytes) -> Any:
 
 
 def describe(exc: BaseException) -> str:
+    """The reason a person reads in the webhook log: for a database error, the driver's
+    own message without SQLAlchemy's statement and parameters (customer data)."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        exc = exc.orig
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 
@@ -286,7 +291,10 @@ def ingest(
         except StorageUnavailable:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure is recorded, never lost
-            failure, attempts = describe(exc), 1
+            failure = describe(exc)
+            # A lock timeout, deadlock or busy database is not the callback's fault: kept
+            # as never attempted, the recovery loop runs it again within seconds.
+            attempts = 0 if isinstance(exc, OperationalError) else 1
             review = isinstance(exc, NeedsReview)
             log.warning("webhook_processing_failed", source=source, error=failure)
     with db.write() as session:
@@ -344,7 +352,8 @@ def failed_log_ids(db: Database, *, include_flagged: bool = False) -> list[int]:
 def recover_stranded(
     db: Database, *, settings: Settings, clock: Clock, older_than: timedelta, limit: int = 100
 ) -> int:
-    """Process callbacks that were stored but never attempted (a process died between).
+    """Process callbacks that were stored but never attempted: a process died between,
+    or the first attempt met a transient database error (lock timeout, deadlock).
 
     Runs from the server every few seconds; several servers on one PostgreSQL skip each
     other's rows (`SKIP LOCKED`). Returns how many were processed.
