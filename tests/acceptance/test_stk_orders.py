@@ -232,6 +232,38 @@ def test_order_cancelled_while_prompt_open_is_paid_but_not_confirmed(desk: Desk)
     assert "ready to prepare" not in text
 
 
+def test_admin_closes_a_review_once_with_an_audited_note(desk: Desk) -> None:
+    """Money on a cancelled order waits for a person: it is listed as needing review, an
+    operator may not close that, an admin closes it once with a note that is audited."""
+    created = order(desk, phone="254700005002")  # callback two seconds late
+    started = pay(desk, created["id"])
+    desk.api.patch(f"/api/orders/{created['id']}", json={"status": "cancelled"})
+    paid = payment_status(desk, started["payment_id"], "completed")
+    assert paid["needs_review"] is True
+    waiting = desk.api.get("/api/payments", params={"needs_review": "true"}).json()
+    assert [p["id"] for p in waiting] == [started["payment_id"]]
+    review = f"/api/payments/{started['payment_id']}/review"
+    operator = desk.api.post("/api/keys", json={"role": "operator", "name": "till"}).json()
+    refused = desk.api.post(review, json={"note": "x"},
+                            headers={"Authorization": f"Bearer {operator['key']}"})  # fmt: skip
+    assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+    empty = desk.api.post(review, json={"note": "  "})
+    assert empty.status_code == 422
+    closed = desk.api.post(review, json={"note": "customer collected in person"})
+    assert closed.status_code == 200, closed.text
+    assert (closed.json()["needs_review"], closed.json()["status"]) == (False, "completed")
+    again = desk.api.post(review, json={"note": "twice"})
+    assert (again.status_code, again.json()["code"]) == (409, "not_under_review")
+    unknown = desk.api.post("/api/payments/PAY-NOPE/review", json={"note": "x"})
+    assert unknown.status_code == 404
+    assert desk.api.get("/api/payments", params={"needs_review": "true"}).json() == []
+    entries = desk.api.get("/api/audit").json()["data"]
+    closing = [e for e in entries if e["action"] == "payment.review_closed"]
+    assert len(closing) == 1
+    assert closing[0]["subject"] == started["payment_id"]
+    assert "customer collected in person" in str(closing[0]["after"])
+
+
 def test_callback_that_beats_our_record_is_applied_once_we_know_its_id(desk: Desk) -> None:
     """A callback whose CheckoutRequestID we have not stored yet is kept unprocessed and
     flagged; once the id is known, re-running it completes the payment."""

@@ -40,6 +40,10 @@ class AllocateIn(Body):
     customer_id: str | None = Field(default=None, max_length=40)
 
 
+class ReviewIn(Body):
+    note: str = Field(min_length=1, max_length=500)  # what the person decided, for the audit
+
+
 class KeyIn(Body):
     role: str
     name: str = Field(min_length=1, max_length=100)

@@ -38,8 +38,11 @@ def filtered(
     source: str | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
+    needs_review: bool | None = None,
 ) -> Select[Any]:
     query = payment_select()
+    if needs_review is not None:
+        query = query.where(Payment.needs_review.is_(needs_review))
     if status:
         if status not in {s.value for s in PaymentStatus}:
             raise InvalidInput(f"status must be one of {', '.join(PaymentStatus)}")

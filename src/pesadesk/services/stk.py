@@ -343,6 +343,9 @@ def settle(
                     location=order.delivery_location,
                 )
             else:  # cancelled while the prompt was open: the money needs a decision
+                session.execute(
+                    update(Payment).where(Payment.id == payment.id).values(needs_review=True)
+                )
                 text = templates.paid_but_not_pending(
                     order_id=order.id,
                     amount_cents=payment.amount_cents,

@@ -7,13 +7,13 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from pesadesk.api.deps import Operator, State, Viewer
+from pesadesk.api.deps import Admin, Operator, State, Viewer
 from pesadesk.api.filters import parse_bound
 from pesadesk.api.pagination import BadCursor, clamp_limit, decode_cursor, page
-from pesadesk.api.schemas import AllocateIn
+from pesadesk.api.schemas import AllocateIn, ReviewIn
 from pesadesk.db.models import Payment
 from pesadesk.errors import InvalidInput, PaymentNotFound
-from pesadesk.services import c2b, payment_export
+from pesadesk.services import c2b, payment_export, review
 from pesadesk.services.payment_export import row_view
 from pesadesk.services.views import payment_select
 
@@ -29,6 +29,7 @@ async def list_payments(
     source: str | None = None,
     from_: Annotated[str | None, Query(alias="from")] = None,
     to: str | None = None,
+    needs_review: bool | None = None,
     limit: int | None = None,
     cursor: str | None = None,
     format: str | None = None,  # the contract names this query parameter
@@ -39,6 +40,7 @@ async def list_payments(
         source=source,
         start=parse_bound(from_, end=False),
         end=parse_bound(to, end=True),
+        needs_review=needs_review,
     )
     if format not in (None, "json", "csv"):
         raise InvalidInput("format must be json or csv")
@@ -101,6 +103,21 @@ async def allocate(payment_id: str, body: AllocateIn, state: State, _: Operator)
                 invoice_id=body.invoice_id,
                 customer_id=body.customer_id,
                 clock=state.clock,
+            )
+        with state.db.read() as session:
+            return row_view(session.execute(payment_select().where(Payment.id == payment_id)).one())
+
+    return await run_in_threadpool(work)
+
+
+@router.post("/{payment_id}/review")
+async def close_review(payment_id: str, body: ReviewIn, state: State, who: Admin) -> dict[str, Any]:
+    """An admin closes a payment's review with a note saying what was done."""
+
+    def work() -> dict[str, Any]:
+        with state.db.write() as session:
+            review.close_review(
+                session, payment_id=payment_id, note=body.note, who=who, now=state.clock.now()
             )
         with state.db.read() as session:
             return row_view(session.execute(payment_select().where(Payment.id == payment_id)).one())
