@@ -12,6 +12,7 @@ from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from pesadesk.cli import app as cli
+from pesadesk.clock import SystemClock, to_eat
 from pesadesk.db.models import LedgerEntry
 from pesadesk.emulator.scenarios import named_scenario
 from pesadesk.services import audit
@@ -332,3 +333,80 @@ def test_refund_of_account_credit_uses_the_credit_up(desk: Desk) -> None:
     assert (refused.status_code, refused.json()["code"]) == (409, "refund_not_allowed")
     with desk.db.read() as session:
         assert verify(session).ok
+
+
+def test_a_b2c_sent_before_under_our_refund_id_is_never_taken_for_ours(desk: Desk) -> None:
+    """Refund ids restart with a new database and a sandbox shortcode is shared: a B2C of
+    KES 500 that someone already sent as `pesadesk-{our next refund id}` must neither block
+    our refund of KES 50 nor settle it."""
+    payment = paid_order(desk, 800)
+    next_id = f"RF-{to_eat(SystemClock().now()):%Y%m%d}-0001"
+    emulator = desk.emulator.base_url
+    token = httpx.get(
+        f"{emulator}/oauth/v1/generate",
+        params={"grant_type": "client_credentials"},
+        auth=("someone-else", "their-secret"),
+    ).json()["access_token"]
+    theirs = httpx.post(
+        f"{emulator}/mpesa/b2c/v3/paymentrequest",
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "OriginatorConversationID": f"pesadesk-{next_id}",
+            "InitiatorName": "testapi",
+            "SecurityCredential": desk.emulator.security_credential(),
+            "CommandID": "BusinessPayment",
+            "Amount": 500,
+            "PartyA": 600000,
+            "PartyB": "254712000999",
+            "Remarks": "another desk",
+            "QueueTimeOutURL": "http://127.0.0.1:9/timeout",
+            "ResultURL": "http://127.0.0.1:9/result",
+        },
+    )
+    assert theirs.status_code == 200, theirs.text
+    ours = refund(desk, payment["id"], amount=50)
+    assert ours.status_code == 200, ours.text
+    assert ours.json()["refund_id"] == next_id
+    assert ours.json()["conversation_id"]  # Daraja took it: no duplicate-id refusal
+    done = refund_status(desk, f"/api/refunds/{next_id}", "completed")
+    assert done["amount"] == 50.0
+    assert done["originator_conversation_id"].startswith(f"pesadesk-{next_id}-")
+    assert desk.api.get(f"/api/payments/{payment['id']}").json()["status"] == ("partially_refunded")
+
+
+def test_transaction_status_for_another_amount_does_not_settle_a_refund(desk: Desk) -> None:
+    """A Transaction Status result naming our id but another amount is flagged for a
+    person; the refund stays processing and no money is recorded as gone."""
+    payment = paid_order(desk, 800, then="no_callback")  # B2C result never comes
+    ours = refund(desk, payment["id"], amount=50).json()
+    sent = refund_status(desk, f"/api/refunds/{ours['refund_id']}", "processing")
+    forged = {
+        "Result": {
+            "ResultType": 0,
+            "ResultCode": 0,
+            "ResultDesc": "The service request is processed successfully.",
+            "OriginatorConversationID": "29112-34801843-1",
+            "ConversationID": "AG_20261122_000000000000000000000",
+            "TransactionID": "FORGED0001",
+            "ResultParameters": {
+                "ResultParameter": [
+                    {
+                        "Key": "OriginatorConversationID",
+                        "Value": sent["originator_conversation_id"],
+                    },
+                    {"Key": "TransactionStatus", "Value": "Completed"},
+                    {"Key": "Amount", "Value": 500},
+                    {"Key": "ReceiptNo", "Value": "FORGED0001"},
+                ]
+            },
+            "ReferenceData": {"ReferenceItem": {"Key": "Occasion", "Value": ""}},
+        }
+    }
+    answer = desk.api.post("/api/mpesa/b2c/callback", json=forged)
+    assert answer.json() == {"ResultCode": 0, "ResultDesc": "Accepted"}
+    entry = desk.api.get("/api/webhooks/logs", params={"source": "b2c_result"}).json()["data"][0]
+    assert entry["flagged"] is True
+    assert "not settled" in entry["error"]
+    still = desk.api.get(f"/api/refunds/{ours['refund_id']}").json()
+    assert (still["status"], still["receipt"]) == ("processing", None)
+    assert desk.api.get(f"/api/payments/{payment['id']}").json()["status"] == "completed"

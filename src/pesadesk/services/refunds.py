@@ -13,6 +13,7 @@ Status, never by paying again.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -121,6 +122,13 @@ class NewPayout:
     remarks: str | None
 
 
+def originator_id(refund_id: str) -> str:
+    """Our OriginatorConversationID: the refund id plus a random part, because refund ids
+    restart with a new database and a sandbox shortcode is shared by every developer, and
+    Daraja (and Transaction Status) must never take one refund for another."""
+    return f"pesadesk-{refund_id}-{secrets.token_hex(4)}"
+
+
 def require_b2c(settings: Settings) -> None:
     if not settings.payments.b2c.configured:
         raise B2CNotConfigured()
@@ -199,7 +207,7 @@ def _new_refund(
         status=PENDING_APPROVAL if needs_approval else PROCESSING,
         requested_by=who.name,
         requested_key_id=who.key_id,
-        originator_conversation_id=f"pesadesk-{refund_id}",
+        originator_conversation_id=originator_id(refund_id),
         checks=0,
         next_check_at=None if needs_approval else now + FIRST_CHECK_AFTER,
         created_at=now,
@@ -594,6 +602,14 @@ def _status_result(session: Session, payload: Any, settings: Settings, clock: Cl
         note = f"Transaction Status could not tell ({status.result.result_code}); asking again"
         return Outcome(external_id=external, note=note)
     succeeded = status.completed
+    if succeeded and status.amount_cents is not None and status.amount_cents != refund.amount_cents:
+        note = (
+            f"Transaction Status names a payment of {format_kes(status.amount_cents)}"
+            f" (receipt {status.receipt_no}), not {refund.refund_id}'s"
+            f" {format_kes(refund.amount_cents)}: not settled, check it"
+        )
+        log.error("refund_status_mismatch", refund_id=refund.refund_id)
+        return Outcome(external_id=external, flagged=True, note=note)
     moved = settle(
         session, refund=refund, succeeded=succeeded, code=status.result.result_code,
         desc=f"settled by Transaction Status: {status.transaction_status}",
