@@ -163,7 +163,7 @@ def test_references_match_ignoring_case_and_spaces(client: TestClient, db: Datab
     inv = invoice(client, cust, 800)
     payment = pay(client, "800", f"  {inv['invoice_id'].lower()}  ")
     assert payment["status"] == "completed"
-    assert payment["reference"] == f"{inv['invoice_id'].lower()}"
+    assert payment["reference"] == f"  {inv['invoice_id'].lower()}  "  # as sent (CONTRACT §4)
     assert client.get(f"/api/invoices/{inv['invoice_id']}").json()["status"] == "PAID"
     assert pay(client, "100", cust.lower())["customer_id"] == cust
     assert_ledger_ok(db)

@@ -595,7 +595,7 @@ def test_c2b_payment_has_the_seed_shape(client: TestClient) -> None:
     assert (payment["currency"], payment["method"], payment["source"]) == ("KES", "mpesa", "c2b")
     assert payment["status"] == "completed"
     assert payment["provider_ref"] == payment["receipt"] == "SHAPE00001"
-    assert payment["reference"] == inv["invoice_id"].lower()
+    assert payment["reference"] == f" {inv['invoice_id'].lower()} "  # as sent
     assert payment["phone"] == "2547 ***** 126"
     assert payment["created_at"] == "2026-02-06 12:00:00"
     assert payment["updated_at"] == "2026-02-06 12:00:00"

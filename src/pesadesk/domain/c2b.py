@@ -49,13 +49,13 @@ def classify_msisdn(raw: object) -> tuple[str | None, str | None]:
         return text, None
 
 
-def _text(payload: dict[str, Any], key: str) -> str | None:
+def _text(payload: dict[str, Any], key: str, *, strip: bool = True) -> str | None:
     value = payload.get(key)
     if value is None:
         return None
     if isinstance(value, dict | list):
         raise InvalidInput(f"{key} must be a string")
-    return str(value).strip()
+    return str(value).strip() if strip else str(value)
 
 
 def parse_c2b(payload: object) -> C2BTransaction:
@@ -85,7 +85,8 @@ def parse_c2b(payload: object) -> C2BTransaction:
     return C2BTransaction(
         trans_id=trans_id,
         amount_cents=amount,
-        bill_ref=(_text(payload, "BillRefNumber") or "")[:100],
+        # kept as sent (the contract's `reference`); matching ignores case and spaces
+        bill_ref=(_text(payload, "BillRefNumber", strip=False) or "")[:100],
         msisdn_as_sent=as_sent[:64] if as_sent else None,
         msisdn_hash=hashed,
         payer_name=name[:200] if name else None,
