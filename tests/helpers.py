@@ -53,10 +53,12 @@ def pay(client: TestClient, amount: str | int, ref: str, **kw: Any) -> dict[str,
     return result
 
 
+_PHONES = itertools.count(1)
+
+
 def customer(client: TestClient, name: str = "Wanjiku", phone: str | None = None) -> str:
-    body: dict[str, Any] = {"name": name}
-    if phone:
-        body["phone"] = phone
+    """A new customer; without a phone, a number of its own (0799000001, 0799000002, ...)."""
+    body: dict[str, Any] = {"name": name, "phone": phone or f"0799{next(_PHONES):06d}"}
     answer = client.post("/api/customers", json=body)
     assert answer.status_code == 201, answer.text
     customer_id: str = answer.json()["customer_id"]

@@ -24,7 +24,9 @@ def daraja_for(desk: Desk) -> DarajaClient:
 
 
 def open_invoice(desk: Desk, amount: int) -> dict[str, Any]:
-    cust = desk.api.post("/api/customers", json={"name": "Paybill Payer"}).json()
+    cust = desk.api.post(
+        "/api/customers", json={"name": "Paybill Payer", "phone": "0799000000"}
+    ).json()
     answer = desk.api.post(
         "/api/invoices", json={"customer_id": cust["customer_id"], "amount": amount}
     )

@@ -78,7 +78,9 @@ def test_duplicates_across_processes_credit_once(two_servers: tuple[list[str], s
     urls, db_url = two_servers
     auth = {"Authorization": f"Bearer {ADMIN_KEY}"}
     with httpx.Client(base_url=urls[0], headers=auth) as setup:
-        cust = setup.post("/api/customers", json={"name": "Two"}).json()["customer_id"]
+        cust = setup.post("/api/customers", json={"name": "Two", "phone": "0799000000"}).json()[
+            "customer_id"
+        ]
         inv = setup.post("/api/invoices", json={"customer_id": cust, "amount": 900}).json()
     body = c2b_body("900.00", inv["invoice_id"], txn="SCALE00001")
 

@@ -34,7 +34,9 @@ def test_concurrent_allocations_of_one_payment_one_wins_one_409(server: str, db:
     """Two simultaneous POST /allocate calls for one unallocated payment (to an invoice and to
     an account) give exactly one 200 and one 409 already_allocated, and move the money once."""
     with httpx.Client(base_url=server, headers=AUTH, timeout=30) as setup:
-        cust = setup.post("/api/customers", json={"name": "Racer"}).json()["customer_id"]
+        cust = setup.post("/api/customers", json={"name": "Racer", "phone": "0799000000"}).json()[
+            "customer_id"
+        ]
         invoices = [
             setup.post("/api/invoices", json={"customer_id": cust, "amount": 1000}).json()
             for _ in range(ROUNDS)

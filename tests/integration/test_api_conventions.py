@@ -87,7 +87,7 @@ def test_roles_viewer_reads_operator_writes_admin_manages_keys(client: TestClien
         assert client.get("/api/payments", headers=bearer(key)).status_code == 200
         assert client.get("/api/invoices", headers=bearer(key)).status_code == 200
     writes = [
-        ("/api/customers", {"name": "V"}),
+        ("/api/customers", {"name": "V", "phone": "0799000000"}),
         ("/api/invoices", {"customer_id": cust, "amount": 100}),
         ("/api/pos/sales", {"items": [{"product_id": "A", "product_name": "A", "quantity": 1,
                                        "unit_price": 5}]}),
@@ -165,7 +165,9 @@ def test_cli_apikey_create_prints_a_working_key_alone_on_the_last_line(
     last = result.stdout.rstrip("\n").splitlines()[-1]
     assert last == last.strip()
     assert " " not in last
-    created = client.post("/api/customers", json={"name": "By CLI"}, headers=bearer(last))
+    created = client.post(
+        "/api/customers", json={"name": "By CLI", "phone": "0799000000"}, headers=bearer(last)
+    )
     assert created.status_code == 201, created.text
     assert client.get("/api/keys", headers=bearer(last)).status_code == 403  # operator only
     [listed] = client.get("/api/keys").json()["data"]
@@ -184,10 +186,14 @@ def test_every_error_body_is_error_and_code(client: TestClient) -> None:
     answers = {
         400: client.get("/api/invoices", params={"cursor": "%%%"}),
         401: client.get("/api/invoices", headers={"Authorization": "Bearer nope"}),
-        403: client.post("/api/customers", json={"name": "x"}, headers=bearer(viewer)),
+        403: client.post(
+            "/api/customers", json={"name": "x", "phone": "0799000000"}, headers=bearer(viewer)
+        ),
         404: client.get("/api/no/such/route"),
         405: client.delete("/api/customers"),
-        409: client.post("/api/customers", json={"name": "x", "customer_id": cust}),
+        409: client.post(
+            "/api/customers", json={"name": "x", "phone": "0799000000", "customer_id": cust}
+        ),
         422: client.get("/api/payments", params={"status": "nonsense"}),
     }
     for status, answer in answers.items():

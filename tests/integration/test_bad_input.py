@@ -329,16 +329,30 @@ def test_bad_phone_numbers_are_422_invalid_phone(client: TestClient) -> None:
     assert client.get("/api/customers/CUST-001").status_code == 404
 
 
+def test_a_customer_needs_a_phone(client: TestClient) -> None:
+    """`POST /api/customers {name, phone}`: no phone, an empty one or null is a 422."""
+    for body in ({"name": "Njeri"}, {"name": "Njeri", "phone": ""},
+                 {"name": "Njeri", "phone": "   "}, {"name": "Njeri", "phone": None}):  # fmt: skip
+        answer = client.post("/api/customers", json=body)
+        assert answer.status_code == 422, (body, answer.text)
+        assert "phone" in answer.json()["error"], body
+    assert client.get("/api/customers/CUST-001").status_code == 404
+
+
 def test_duplicate_explicit_customer_id_is_409(client: TestClient) -> None:
     """A customer_id already taken, in any case or spacing, is 409 duplicate_customer and the first
     customer is unchanged."""
-    first = client.post("/api/customers", json={"name": "Kamau", "customer_id": "SHOP-7"})
+    first = client.post(
+        "/api/customers", json={"name": "Kamau", "phone": "0799000000", "customer_id": "SHOP-7"}
+    )
     assert first.status_code == 201, first.text
     assert first.json()["customer_id"] == "SHOP-7"
     for again in ("SHOP-7", "shop-7", "  Shop-7 "):
-        answer = client.post("/api/customers", json={"name": "Impostor", "customer_id": again})
+        answer = client.post(
+            "/api/customers", json={"name": "Impostor", "phone": "0799000000", "customer_id": again}
+        )
         assert answer.status_code == 409, (again, answer.text)
         assert_error_body(answer.json(), "duplicate_customer")
     assert client.get("/api/customers/SHOP-7").json()["name"] == "Kamau"
-    auto = client.post("/api/customers", json={"name": "Next"}).json()
+    auto = client.post("/api/customers", json={"name": "Next", "phone": "0799000000"}).json()
     assert auto["customer_id"] == "CUST-001"

@@ -38,7 +38,9 @@ def _together(count: int, call: object) -> list[httpx.Response]:
 def test_fifty_copies_of_one_confirmation_credit_once(server: str, db: Database) -> None:
     """50 copies of one confirmation sent at once: all answered 200, one payment, one credit."""
     with httpx.Client(base_url=server, headers=AUTH) as setup:
-        cust = setup.post("/api/customers", json={"name": "Racer"}).json()["customer_id"]
+        cust = setup.post("/api/customers", json={"name": "Racer", "phone": "0799000000"}).json()[
+            "customer_id"
+        ]
         inv = setup.post("/api/invoices", json={"customer_id": cust, "amount": 5000}).json()
     body = c2b_body("1000.00", inv["invoice_id"], txn="RACE000001")
 
@@ -67,7 +69,9 @@ def test_fifty_copies_of_one_confirmation_credit_once(server: str, db: Database)
 def test_twenty_invoices_created_at_once_get_distinct_ids(server: str, db: Database) -> None:
     """20 invoices created at the same instant get 20 distinct INV- numbers, 0001 to 0020."""
     with httpx.Client(base_url=server, headers=AUTH) as setup:
-        cust = setup.post("/api/customers", json={"name": "Busy"}).json()["customer_id"]
+        cust = setup.post("/api/customers", json={"name": "Busy", "phone": "0799000000"}).json()[
+            "customer_id"
+        ]
 
     def create() -> httpx.Response:
         with httpx.Client(base_url=server, headers=AUTH, timeout=30) as one:
@@ -86,7 +90,9 @@ def test_concurrent_payments_for_one_customer_never_overpay_an_invoice(
 ) -> None:
     """Ten different 300 payments to one 1,000 invoice at once: PAID at 1,000, 2,000 credit."""
     with httpx.Client(base_url=server, headers=AUTH) as setup:
-        cust = setup.post("/api/customers", json={"name": "Crowd"}).json()["customer_id"]
+        cust = setup.post("/api/customers", json={"name": "Crowd", "phone": "0799000000"}).json()[
+            "customer_id"
+        ]
         inv = setup.post("/api/invoices", json={"customer_id": cust, "amount": 1000}).json()
     bodies = iter([c2b_body("300.00", inv["invoice_id"]) for _ in range(10)])
 

@@ -549,7 +549,9 @@ def test_s7_masked_msisdn_confirmation_is_kept_as_sent(client: TestClient, db: D
 def test_s8_hashed_msisdn_confirmation_keeps_the_hash(client: TestClient, db: Database) -> None:
     """Sample S8 (v1 hash, no MiddleName/LastName keys) as a confirmation lands on account
     ACC12345."""
-    created = client.post("/api/customers", json={"name": "John", "customer_id": "ACC12345"})
+    created = client.post(
+        "/api/customers", json={"name": "John", "phone": "0799000000", "customer_id": "ACC12345"}
+    )
     assert created.status_code == 201, created.text
     sample = fixture_json("s8-c2b-validation-v1-hashed-msisdn-no-middle-last-keys.json")
     answer = client.post(CONFIRMATION, json=sample)

@@ -13,7 +13,7 @@ class Body(BaseModel):
 
 class CustomerIn(Body):
     name: str = Field(min_length=1, max_length=200)
-    phone: str | None = Field(default=None, max_length=20)
+    phone: str = Field(min_length=1, max_length=20)  # required (CONTRACT §4), normalised
     customer_id: str | None = Field(default=None, min_length=1, max_length=40)
 
 
