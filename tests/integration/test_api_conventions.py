@@ -108,9 +108,9 @@ def test_roles_viewer_reads_operator_writes_admin_manages_keys(client: TestClien
             assert answer.status_code == 403, (method, path, answer.text)
             assert_error_body(answer.json(), "forbidden")
     assert [k["name"] for k in client.get("/api/keys").json()["data"]] == [
-        "viewer-key",
         "operator-key",
-    ]
+        "viewer-key",
+    ]  # newest first, as every list
     admin = make_key(client, "admin")
     assert client.get("/api/keys", headers=bearer(admin)).status_code == 200
     made = client.post("/api/keys", json={"role": "viewer", "name": "n"}, headers=bearer(admin))
@@ -217,6 +217,16 @@ def test_invoices_paginate_to_a_null_cursor(client: TestClient) -> None:
     filtered = _walk(client, "/api/invoices", 2, customer_id=cust, status="unpaid")
     assert sum(len(p) for p in filtered) == 5
     assert client.get("/api/invoices", params={"status": "PAID"}).json()["data"] == []
+
+
+def test_keys_paginate_to_a_null_cursor(client: TestClient) -> None:
+    """GET /api/keys follows the list convention too: limit, cursor, newest first."""
+    made = [client.post("/api/keys", json={"role": "viewer", "name": f"k{n}"}).json()["id"]
+            for n in range(3)]  # fmt: skip
+    pages = _walk(client, "/api/keys", 2)
+    assert [[k["id"] for k in page] for page in pages] == [made[:0:-1], made[:1]]
+    bad = client.get("/api/keys", params={"cursor": "not-a-cursor"})
+    assert bad.status_code == 400
 
 
 def test_webhook_logs_paginate_and_clamp_the_limit_to_500(client: TestClient, db: Database) -> None:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from pesadesk.api.deps import Admin, State
+from pesadesk.api.pagination import newest_first
 from pesadesk.api.schemas import KeyIn
 from pesadesk.db.models import ApiKey
 from pesadesk.services import apikeys
@@ -26,13 +27,12 @@ def _view(row: ApiKey) -> dict[str, Any]:
 
 
 @router.get("")
-async def list_keys(state: State, _: Admin) -> dict[str, Any]:
-    def work() -> dict[str, Any]:
-        with state.db.read() as session:
-            rows = session.execute(select(ApiKey).order_by(ApiKey.id)).scalars()
-            return {"data": [_view(r) for r in rows], "next_cursor": None}
-
-    return await run_in_threadpool(work)
+async def list_keys(
+    state: State, _: Admin, limit: int | None = None, cursor: str | None = None
+) -> dict[str, Any]:
+    return await newest_first(
+        state.db, select(ApiKey), ApiKey.id, _view, limit=limit, cursor=cursor
+    )
 
 
 @router.post("", status_code=201)
