@@ -205,6 +205,20 @@ def test_idempotency_key_never_sends_a_second_prompt(desk: Desk) -> None:
     assert third.json()["code"] == "payment_in_progress"
 
 
+def test_daraja_failing_the_push_is_a_503_with_the_contract_error_body(desk: Desk) -> None:
+    """Daraja answering 5xx to the STK Push: 503 (a status the contract lists) with
+    `{error, code}` and the payment id; the order stays pending and nothing is credited."""
+    created = order(desk, phone="254700000500")  # the emulator's daraja_error number
+    answer = desk.api.post(f"/api/orders/{created['id']}/pay")
+    assert answer.status_code == 503, answer.text
+    body = answer.json()
+    assert body["code"] == "daraja_server_error"
+    assert body["error"]
+    assert body["payment_id"].startswith(f"PAY-{created['id']}-")
+    assert desk.api.get(f"/api/orders/{created['id']}").json()["status"] == "pending"
+    assert desk.api.get(f"/api/payments/{body['payment_id']}").json()["receipt"] is None
+
+
 def test_whatsapp_failing_twice_is_delivered_once_later(desk: Desk) -> None:
     """The WhatsApp API fails the first two sends: the worker retries and each admin still
     gets exactly one message."""

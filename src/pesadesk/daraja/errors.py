@@ -43,7 +43,7 @@ class DarajaError(PesadeskError):
     """Raised when Safaricom's Daraja API refused or failed a request."""
 
     code = "daraja_error"
-    status = 502
+    status = 503  # the contract's statuses have no 502: M-Pesa is unavailable to us now
 
     def __init__(
         self,
@@ -89,21 +89,18 @@ class DarajaAuthError(DarajaError):
     """Raised when Daraja would not give or accept an access token."""
 
     code = "daraja_auth_failed"
-    status = 502
 
 
 class DarajaRejected(DarajaError):
     """Raised when Daraja answered 4xx: the request itself is wrong."""
 
     code = "daraja_rejected"
-    status = 502
 
 
 class DarajaServerError(DarajaError):
     """Raised when Daraja answered 5xx."""
 
     code = "daraja_server_error"
-    status = 502
 
 
 class DuplicateOriginatorConversationID(DarajaServerError):
@@ -134,7 +131,6 @@ class DarajaOutcomeUnknown(DarajaUnavailable):
     """
 
     code = "daraja_outcome_unknown"
-    status = 504
 
 
 class CallbackError(PesadeskError):

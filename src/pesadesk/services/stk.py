@@ -184,7 +184,8 @@ async def pay_order(
             reason = f"Daraja refused the STK Push: {exc.message}"
             status = PaymentStatus.FAILED.value
         result = PayResult(
-            502, {"error": reason, "code": exc.code, "payment_id": payment.id, "status": status}
+            exc.status,
+            {"error": reason, "code": exc.code, "payment_id": payment.id, "status": status},
         )
         await asyncio.to_thread(
             _close_failed, db, payment.id, reason, idem, order_id, result, clock, unknown

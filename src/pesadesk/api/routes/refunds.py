@@ -57,7 +57,7 @@ def _answer(refund: Refund) -> tuple[int, dict[str, Any]]:
             "message": message,
         }
     if refund.status == refunds.FAILED:
-        return 502, {
+        return 503, {
             "success": False,
             "refund_id": refund.refund_id,
             "status": refund.status,
