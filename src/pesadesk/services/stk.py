@@ -32,6 +32,7 @@ from pesadesk.domain.orders import OrderStatus
 from pesadesk.domain.statuses import PaymentStatus
 from pesadesk.errors import Conflict, NeedsReview
 from pesadesk.jobs.retry import backoff
+from pesadesk.money import format_kes
 from pesadesk.notify import templates
 from pesadesk.phone import normalize_phone
 from pesadesk.services import idempotency, posting
@@ -395,8 +396,9 @@ def process_callback(session: Session, payload: Any, settings: Settings, clock: 
         return Outcome(external_id=checkout, duplicate=True)
     status = stk_status(callback.result_code)
     if status == "completed" and callback.amount_cents != payment.amount_cents:
+        given = "missing" if callback.amount_cents is None else format_kes(callback.amount_cents)
         note = (
-            f"amount {callback.amount_cents} differs from the {payment.amount_cents} asked;"
+            f"amount {given} differs from the {format_kes(payment.amount_cents)} asked;"
             " not credited, needs a person"
         )
         _hold_for_review(session, payment.id, note, clock)
