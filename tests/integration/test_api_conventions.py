@@ -200,6 +200,9 @@ def test_every_error_body_is_error_and_code(client: TestClient) -> None:
         assert answer.status_code == status, (status, answer.text)
         assert answer.headers["content-type"].startswith("application/json")
         assert_error_body(answer.json())
+    for name in ("status", "source", "method"):  # an unknown filter value is not "nothing"
+        wrong = client.get("/api/payments", params={name: "bogus"})
+        assert (wrong.status_code, name in wrong.json()["error"]) == (422, True), name
 
 
 # -- lists: pagination --------------------------------------------------------------------

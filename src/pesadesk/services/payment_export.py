@@ -26,6 +26,10 @@ CSV_FIELDS = [
 ]  # fmt: skip
 
 
+METHODS = ("mpesa",)
+SOURCES = ("stk", "c2b")  # STK Push for orders; Paybill/Till, pulled or imported
+
+
 def row_view(row: Any) -> dict[str, Any]:
     payment, customer_id, invoice_id, pos_id = row
     return payment_view(payment, customer_id=customer_id, invoice_id=invoice_id, pos_id=pos_id)
@@ -48,8 +52,12 @@ def filtered(
             raise InvalidInput(f"status must be one of {', '.join(PaymentStatus)}")
         query = query.where(Payment.status == status)
     if method:
+        if method not in METHODS:
+            raise InvalidInput(f"method must be one of {', '.join(METHODS)}")
         query = query.where(Payment.method == method)
     if source:
+        if source not in SOURCES:
+            raise InvalidInput(f"source must be one of {', '.join(SOURCES)}")
         query = query.where(Payment.source == source)
     if start:
         query = query.where(Payment.created_at >= start)
