@@ -4,6 +4,7 @@ emulator calls back with the result, the refund settles once."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -340,33 +341,37 @@ def test_a_b2c_sent_before_under_our_refund_id_is_never_taken_for_ours(desk: Des
     KES 500 that someone already sent as `pesadesk-{our next refund id}` must neither block
     our refund of KES 50 nor settle it."""
     payment = paid_order(desk, 800)
-    next_id = f"RF-{to_eat(SystemClock().now()):%Y%m%d}-0001"
+    today = to_eat(SystemClock().now())
+    # the first refund id of today, and of tomorrow in case midnight in Nairobi passes now
+    candidates = [f"RF-{day:%Y%m%d}-0001" for day in (today, today + timedelta(days=1))]
     emulator = desk.emulator.base_url
     token = httpx.get(
         f"{emulator}/oauth/v1/generate",
         params={"grant_type": "client_credentials"},
         auth=("someone-else", "their-secret"),
     ).json()["access_token"]
-    theirs = httpx.post(
-        f"{emulator}/mpesa/b2c/v3/paymentrequest",
-        headers={"Authorization": f"Bearer {token}"},
-        json={
-            "OriginatorConversationID": f"pesadesk-{next_id}",
-            "InitiatorName": "testapi",
-            "SecurityCredential": desk.emulator.security_credential(),
-            "CommandID": "BusinessPayment",
-            "Amount": 500,
-            "PartyA": 600000,
-            "PartyB": "254712000999",
-            "Remarks": "another desk",
-            "QueueTimeOutURL": "http://127.0.0.1:9/timeout",
-            "ResultURL": "http://127.0.0.1:9/result",
-        },
-    )
-    assert theirs.status_code == 200, theirs.text
+    for taken in candidates:
+        theirs = httpx.post(
+            f"{emulator}/mpesa/b2c/v3/paymentrequest",
+            headers={"Authorization": f"Bearer {token}"},
+            json={
+                "OriginatorConversationID": f"pesadesk-{taken}",
+                "InitiatorName": "testapi",
+                "SecurityCredential": desk.emulator.security_credential(),
+                "CommandID": "BusinessPayment",
+                "Amount": 500,
+                "PartyA": 600000,
+                "PartyB": "254712000999",
+                "Remarks": "another desk",
+                "QueueTimeOutURL": "http://127.0.0.1:9/timeout",
+                "ResultURL": "http://127.0.0.1:9/result",
+            },
+        )
+        assert theirs.status_code == 200, theirs.text
     ours = refund(desk, payment["id"], amount=50)
     assert ours.status_code == 200, ours.text
-    assert ours.json()["refund_id"] == next_id
+    next_id = ours.json()["refund_id"]
+    assert next_id in candidates
     assert ours.json()["conversation_id"]  # Daraja took it: no duplicate-id refusal
     done = refund_status(desk, f"/api/refunds/{next_id}", "completed")
     assert done["amount"] == 50.0
@@ -374,9 +379,13 @@ def test_a_b2c_sent_before_under_our_refund_id_is_never_taken_for_ours(desk: Des
     assert desk.api.get(f"/api/payments/{payment['id']}").json()["status"] == ("partially_refunded")
 
 
-def test_transaction_status_for_another_amount_does_not_settle_a_refund(desk: Desk) -> None:
-    """A Transaction Status result naming our id but another amount is flagged for a
-    person; the refund stays processing and no money is recorded as gone."""
+@pytest.mark.parametrize("their_status", ["Completed", "Failed"])
+def test_transaction_status_for_another_amount_does_not_settle_a_refund(
+    desk: Desk, their_status: str
+) -> None:
+    """A Transaction Status result naming our id but another amount, paid or failed, is
+    flagged for a person; the refund stays processing, its amount stays reserved, and no
+    money is recorded as gone."""
     payment = paid_order(desk, 800, then="no_callback")  # B2C result never comes
     ours = refund(desk, payment["id"], amount=50).json()
     sent = refund_status(desk, f"/api/refunds/{ours['refund_id']}", "processing")
@@ -394,7 +403,7 @@ def test_transaction_status_for_another_amount_does_not_settle_a_refund(desk: De
                         "Key": "OriginatorConversationID",
                         "Value": sent["originator_conversation_id"],
                     },
-                    {"Key": "TransactionStatus", "Value": "Completed"},
+                    {"Key": "TransactionStatus", "Value": their_status},
                     {"Key": "Amount", "Value": 500},
                     {"Key": "ReceiptNo", "Value": "FORGED0001"},
                 ]
@@ -410,3 +419,5 @@ def test_transaction_status_for_another_amount_does_not_settle_a_refund(desk: De
     still = desk.api.get(f"/api/refunds/{ours['refund_id']}").json()
     assert (still["status"], still["receipt"]) == ("processing", None)
     assert desk.api.get(f"/api/payments/{payment['id']}").json()["status"] == "completed"
+    beyond = refund(desk, payment["id"], amount=751)  # 50 is still reserved
+    assert (beyond.status_code, beyond.json()["code"]) == (422, "refund_amount_invalid")

@@ -12,7 +12,7 @@ from pesadesk.db.models import OutboxMessage
 from pesadesk.db.session import Database
 from pesadesk.services.daily import queue_daily_summary
 from pesadesk.testing import FrozenClock
-from tests.helpers import pay
+from tests.helpers import CONFIRMATION, pay
 
 
 def test_metrics_show_callbacks_and_money_by_status(client: TestClient) -> None:
@@ -88,13 +88,40 @@ def test_morning_summary_stays_quiet_when_nothing_needs_a_person(db: Database, d
 def test_morning_summary_waits_an_hour_before_reporting_fresh_money(
     client: TestClient, db: Database, db_url: str, clock: FrozenClock
 ) -> None:
-    """Money that arrived minutes ago is on the dashboard, not yet in the summary."""
+    """Money and a failed callback that arrived minutes ago are on the dashboard, not yet
+    in the summary; an hour later they are."""
     pay(client, "75.00", "NOBODY", txn="DAY0003")  # at 12:00 in Nairobi
-    settings = summary_settings(db_url)
+    broken = client.post(
+        CONFIRMATION, content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert broken.status_code == 200  # stored, not processed
+    settings = summary_settings(db_url, daily_summary_hour=12)
     clock.advance(minutes=59)
     assert queue_daily_summary(db, settings=settings, clock=clock) is False
     clock.advance(minutes=2)
     assert queue_daily_summary(db, settings=settings, clock=clock) is True
+    with db.read() as session:
+        text = str(
+            session.execute(
+                select(OutboxMessage.payload).where(OutboxMessage.dedupe_key.like("wa:daily:%"))
+            )
+            .scalars()
+            .first()
+        )
+    assert "Unallocated money: 1 payment(s), KES 75.00" in text
+    assert "Callbacks not processed: 1" in text
+
+
+def test_morning_summary_is_not_sent_late_in_the_day(
+    client: TestClient, db: Database, db_url: str
+) -> None:
+    """Quiet at 08:00, something waiting by the evening: no summary at 23:00, the next
+    morning's will tell."""
+    pay(client, "90.00", "NOBODY", txn="DAY0004")
+    evening = FrozenClock(datetime(2026, 2, 6, 20, 1, tzinfo=UTC))  # 23:01 in Nairobi
+    assert queue_daily_summary(db, settings=summary_settings(db_url), clock=evening) is False
+    next_morning = FrozenClock(datetime(2026, 2, 7, 5, 1, tzinfo=UTC))  # 08:01
+    assert queue_daily_summary(db, settings=summary_settings(db_url), clock=next_morning)
 
 
 def test_morning_summary_hour_is_configurable_and_can_be_off(
@@ -107,6 +134,8 @@ def test_morning_summary_hour_is_configurable_and_can_be_off(
     assert queue_daily_summary(db, settings=off, clock=noon) is False
     late = summary_settings(db_url, daily_summary_hour=13)
     assert queue_daily_summary(db, settings=late, clock=noon) is False
+    passed = summary_settings(db_url, daily_summary_hour=10)  # its window closed at 12:00
+    assert queue_daily_summary(db, settings=passed, clock=noon) is False
     assert queued_keys(db) == []
     at_noon = summary_settings(db_url, daily_summary_hour=12)
     assert queue_daily_summary(db, settings=at_noon, clock=noon) is True

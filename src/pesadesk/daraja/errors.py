@@ -95,6 +95,7 @@ class DarajaRejected(DarajaError):
     """Raised when Daraja answered 4xx: the request itself is wrong."""
 
     code = "daraja_rejected"
+    status = 422  # asking again will not help; the message says what Daraja refused
 
 
 class DarajaServerError(DarajaError):

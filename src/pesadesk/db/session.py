@@ -86,7 +86,8 @@ class Database:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
         else:
-            kwargs.update(pool_size=20, max_overflow=20, pool_timeout=10)
+            # LIFO: the connections in use stay warm and only the idle tail is pinged.
+            kwargs.update(pool_size=20, max_overflow=20, pool_timeout=10, pool_use_lifo=True)
         self.engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
             _prepare_sqlite(self.engine)

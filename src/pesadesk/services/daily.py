@@ -43,6 +43,9 @@ class DailyFigures:
         )
 
 
+# The summary goes out in the first hours after `daily_summary_hour`, or not that day.
+SEND_WINDOW_HOURS = 2
+
 # Only what has waited this long is reported: the dashboard shows the fresh, the summary
 # is for what nobody picked up.
 WAITED = timedelta(hours=1)
@@ -84,12 +87,14 @@ def daily_figures(session: Session, clock: Clock) -> DailyFigures:
 
 
 def queue_daily_summary(db: Database, *, settings: Settings, clock: Clock) -> bool:
-    """Queue today's summary once, after `whatsapp.daily_summary_hour` in Nairobi, and only
-    when something has waited over an hour for a person: an all-clear is a paid WhatsApp
-    message nobody acts on. True when queued now."""
+    """Queue today's summary once, within two hours after `whatsapp.daily_summary_hour`
+    in Nairobi, and only when something has waited over an hour for a person: an
+    all-clear is a paid WhatsApp message nobody acts on. True when queued now."""
     hour = settings.whatsapp.daily_summary_hour
     local = to_eat(clock.now())
-    if hour is None or local.hour < hour or not settings.admin_numbers:
+    if hour is None or not settings.admin_numbers:
+        return False
+    if not hour <= local.hour < hour + SEND_WINDOW_HOURS:  # a morning summary, not a 23:00 one
         return False
     with db.write() as session:
         figures = daily_figures(session, clock)

@@ -602,9 +602,12 @@ def _status_result(session: Session, payload: Any, settings: Settings, clock: Cl
         note = f"Transaction Status could not tell ({status.result.result_code}); asking again"
         return Outcome(external_id=external, note=note)
     succeeded = status.completed
-    if succeeded and status.amount_cents is not None and status.amount_cents != refund.amount_cents:
+    # Another amount means another transaction, whatever it says: settling ours on it, as
+    # paid or as failed (which frees the amount to be refunded again), is never safe.
+    if status.amount_cents is not None and status.amount_cents != refund.amount_cents:
         note = (
-            f"Transaction Status names a payment of {format_kes(status.amount_cents)}"
+            f"Transaction Status names a {status.transaction_status} payment of"
+            f" {format_kes(status.amount_cents)}"
             f" (receipt {status.receipt_no}), not {refund.refund_id}'s"
             f" {format_kes(refund.amount_cents)}: not settled, check it"
         )

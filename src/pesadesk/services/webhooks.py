@@ -52,10 +52,16 @@ def decode_json(raw: bytes) -> Any:
 
 
 def describe(exc: BaseException) -> str:
-    """The reason a person reads in the webhook log: for a database error, the driver's
-    own message without SQLAlchemy's statement and parameters (customer data)."""
+    """The reason a person reads in the webhook log. For a database error, only the
+    driver's primary message and SQLSTATE: SQLAlchemy's text carries the statement's
+    parameters and PostgreSQL's DETAIL the failing row, both customer data."""
     if isinstance(exc, DBAPIError) and exc.orig is not None:
-        exc = exc.orig
+        orig = exc.orig
+        primary = getattr(getattr(orig, "diag", None), "message_primary", None)
+        if primary:
+            state = getattr(orig, "sqlstate", None)
+            return f"{type(orig).__name__}: {primary} (SQLSTATE {state})"[:2000]
+        exc = orig
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 
