@@ -8,13 +8,18 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import func, select, update
 
+from pesadesk.api.app import create_app
 from pesadesk.clock import SystemClock
 from pesadesk.db.models import LedgerEntry, OutboxMessage, Payment
+from pesadesk.db.session import Database
+from pesadesk.emulator.fixtures import running_emulator
 from pesadesk.services import webhooks
 from pesadesk.services.ledger_check import verify
-from tests.acceptance.conftest import ADMINS, Desk, wait_until
+from pesadesk.testing import free_port, serve_in_thread
+from tests.acceptance.conftest import ADMIN_KEY, ADMINS, Desk, desk_settings, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -220,6 +225,34 @@ def test_daraja_failing_the_push_is_a_503_with_the_contract_error_body(desk: Des
     assert body["payment_id"].startswith(f"PAY-{created['id']}-")
     assert desk.api.get(f"/api/orders/{created['id']}").json()["status"] == "pending"
     assert desk.api.get(f"/api/payments/{body['payment_id']}").json()["receipt"] is None
+
+
+def test_wrong_passkey_is_a_clear_422_and_closes_the_payment(db: Database, db_url: str) -> None:
+    """Daraja's 500.001.1001 "Wrong credentials" to an STK Push is a refusal, not a lost
+    answer: 422 `daraja_stk_refused` with Daraja's words, the payment `failed` (not left
+    processing for review), the order still pending and payable once the passkey is fixed."""
+    with running_emulator() as emulator:
+        port = free_port()
+        settings = desk_settings(db_url, port, emulator.base_url, "http://127.0.0.1:9")
+        settings.payments.mpesa.passkey = SecretStr("not-the-sandbox-passkey")
+        app = create_app(settings, db=db, background=False)
+        with (
+            serve_in_thread(app, port=port) as url,
+            httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as api,
+        ):
+            created = api.post(
+                "/api/orders",
+                json={"customer_phone": "0712345678", "amount": 50, "delivery_location": "x"},
+            ).json()
+            answer = api.post(f"/api/orders/{created['id']}/pay")
+            assert answer.status_code == 422, answer.text
+            body = answer.json()
+            assert (body["code"], body["status"]) == ("daraja_stk_refused", "failed")
+            assert "Wrong credentials" in body["error"]
+            payment = api.get(f"/api/payments/{body['payment_id']}").json()
+            assert (payment["status"], payment["needs_review"]) == ("failed", False)
+            assert api.get(f"/api/orders/{created['id']}").json()["status"] == "pending"
+            assert emulator.state.request_counts["/mpesa/stkpush/v1/processrequest"] == 1
 
 
 def test_whatsapp_failing_twice_is_delivered_once_later(desk: Desk) -> None:

@@ -52,6 +52,19 @@ def queued_keys(db: Database) -> list[str]:
         return sorted(session.execute(select(OutboxMessage.dedupe_key)).scalars().all())
 
 
+def daily_text(db: Database) -> str:
+    """The queued summary message (its JSON payload, which holds the text)."""
+    with db.read() as session:
+        payload = (
+            session.execute(
+                select(OutboxMessage.payload).where(OutboxMessage.dedupe_key.like("wa:daily:%"))
+            )
+            .scalars()
+            .first()
+        )
+    return str(payload)
+
+
 def test_morning_summary_is_queued_once_after_eight(
     client: TestClient, db: Database, db_url: str
 ) -> None:
@@ -67,15 +80,7 @@ def test_morning_summary_is_queued_once_after_eight(
         "wa:daily:2026-02-07:254700111111",
         "wa:daily:2026-02-07:254700222222",
     ]
-    with db.read() as session:
-        text = (
-            session.execute(
-                select(OutboxMessage.payload).where(OutboxMessage.dedupe_key.like("wa:daily:%"))
-            )
-            .scalars()
-            .first()
-        )
-    assert "Unallocated money: 1 payment(s), KES 120.00" in str(text)
+    assert "Unallocated money: 1 payment(s), KES 120.00" in daily_text(db)
 
 
 def test_morning_summary_stays_quiet_when_nothing_needs_a_person(db: Database, db_url: str) -> None:
@@ -100,14 +105,7 @@ def test_morning_summary_waits_an_hour_before_reporting_fresh_money(
     assert queue_daily_summary(db, settings=settings, clock=clock) is False
     clock.advance(minutes=2)
     assert queue_daily_summary(db, settings=settings, clock=clock) is True
-    with db.read() as session:
-        text = str(
-            session.execute(
-                select(OutboxMessage.payload).where(OutboxMessage.dedupe_key.like("wa:daily:%"))
-            )
-            .scalars()
-            .first()
-        )
+    text = daily_text(db)
     assert "Unallocated money: 1 payment(s), KES 75.00" in text
     assert "Callbacks not processed: 1" in text
 

@@ -39,6 +39,7 @@ from pesadesk.daraja.errors import (
     DarajaServerError,
     DarajaUnavailable,
     DuplicateOriginatorConversationID,
+    StkPushRefused,
     TransactionNotFound,
 )
 from pesadesk.daraja.result_codes import stk_status
@@ -91,6 +92,8 @@ PULL_TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
 
 # 500 answers that are a definite answer, not a hiccup: retrying them cannot help.
 _FINAL_500_CODES: Final = frozenset({"500.001.1001", "500.002.1001"})
+STK_PUSH_PATH: Final = "/mpesa/stkpush/v1/processrequest"
+STK_QUERY_PATH: Final = "/mpesa/stkpushquery/v1/query"
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -322,7 +325,9 @@ class DarajaClient:
         message = f"Daraja refused {path}: {text}"
         if code == "500.002.1001":
             return DuplicateOriginatorConversationID(message, **kwargs)
-        if code == "500.001.1001" and "not exist" in text.lower():
+        if code == "500.001.1001" and path == STK_PUSH_PATH:  # overloaded: here a refusal
+            return StkPushRefused(message, **kwargs)
+        if code == "500.001.1001" and path == STK_QUERY_PATH and "not exist" in text.lower():
             return TransactionNotFound(message, **kwargs)
         if status >= 500:
             retryable = code not in _FINAL_500_CODES and "already registered" not in text.lower()
@@ -395,7 +400,7 @@ class DarajaClient:
             account_reference=account_reference,
             transaction_desc=description,
         )
-        path = "/mpesa/stkpush/v1/processrequest"
+        path = STK_PUSH_PATH
         response = await self._post(path, request, money=True)
         return self._parse(StkPushResponse, response, path)
 
@@ -408,7 +413,7 @@ class DarajaClient:
             timestamp=timestamp,
             checkout_request_id=checkout_request_id,
         )
-        path = "/mpesa/stkpushquery/v1/query"
+        path = STK_QUERY_PATH
         response = await self._post(path, request, money=False, allow_500=True)
         if response.status_code >= 400:
             envelope = _envelope(response)

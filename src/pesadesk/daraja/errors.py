@@ -8,6 +8,7 @@
     │   ├── DarajaRejected           a 4xx answer: fix the request, do not retry
     │   ├── DarajaServerError        a 5xx answer (retryable unless the code says otherwise)
     │   │   ├── DuplicateOriginatorConversationID   500.002.1001: the B2C was already sent
+    │   │   ├── StkPushRefused       500.001.1001 on STK Push: no prompt was sent
     │   │   └── TransactionNotFound  500.001.1001 "does not Exist" from STK Query
     │   └── DarajaUnavailable        no answer at all (network error, timeout)
     │       └── DarajaOutcomeUnknown a money request went out and no answer came back
@@ -34,6 +35,7 @@ __all__ = [
     "DarajaServerError",
     "DarajaUnavailable",
     "DuplicateOriginatorConversationID",
+    "StkPushRefused",
     "TransactionNotFound",
     "never_sent",
 ]
@@ -111,6 +113,15 @@ class DuplicateOriginatorConversationID(DarajaServerError):
     status = 409
 
 
+class StkPushRefused(DarajaServerError):
+    """Raised when Daraja refuses an STK Push with 500.001.1001 ("Wrong credentials",
+    "Merchant does not exist", a subscriber already in a session): a 500 that is a
+    definite refusal, so no prompt reached the phone and the payment can be closed."""
+
+    code = "daraja_stk_refused"
+    status = 422
+
+
 class TransactionNotFound(DarajaServerError):
     """Raised when STK Query does not know the CheckoutRequestID."""
 
@@ -147,6 +158,9 @@ def never_sent(exc: DarajaError) -> bool:
     timeout or an unreadable answer may hide money that moved: ask, never resend."""
     if isinstance(exc, DarajaOutcomeUnknown):
         return False
-    if isinstance(exc, DarajaRejected | DarajaRequestInvalid | DarajaConfigError | DarajaAuthError):
+    definite = (
+        DarajaRejected | DarajaRequestInvalid | DarajaConfigError | DarajaAuthError | StkPushRefused
+    )
+    if isinstance(exc, definite):
         return True
     return isinstance(exc, DarajaUnavailable) and exc.http_status is None

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from pesadesk.api.deps import Admin, Operator, State, Viewer
+from pesadesk.api.deps import Admin, AppState, Operator, State, Viewer
 from pesadesk.api.filters import parse_bound
 from pesadesk.api.pagination import BadCursor, clamp_limit, decode_cursor, page
 from pesadesk.api.schemas import AllocateIn, ReviewIn
@@ -93,6 +93,12 @@ async def get_payment(payment_id: str, state: State, _: Viewer) -> dict[str, Any
     return await run_in_threadpool(work)
 
 
+def _view(state: AppState, payment_id: str) -> dict[str, Any]:
+    """The payment as the API shows it, read after a change committed."""
+    with state.db.read() as session:
+        return row_view(session.execute(payment_select().where(Payment.id == payment_id)).one())
+
+
 @router.post("/{payment_id}/allocate")
 async def allocate(payment_id: str, body: AllocateIn, state: State, _: Operator) -> dict[str, Any]:
     def work() -> dict[str, Any]:
@@ -104,8 +110,7 @@ async def allocate(payment_id: str, body: AllocateIn, state: State, _: Operator)
                 customer_id=body.customer_id,
                 clock=state.clock,
             )
-        with state.db.read() as session:
-            return row_view(session.execute(payment_select().where(Payment.id == payment_id)).one())
+        return _view(state, payment_id)
 
     return await run_in_threadpool(work)
 
@@ -119,7 +124,6 @@ async def close_review(payment_id: str, body: ReviewIn, state: State, who: Admin
             review.close_review(
                 session, payment_id=payment_id, note=body.note, who=who, now=state.clock.now()
             )
-        with state.db.read() as session:
-            return row_view(session.execute(payment_select().where(Payment.id == payment_id)).one())
+        return _view(state, payment_id)
 
     return await run_in_threadpool(work)
