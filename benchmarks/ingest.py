@@ -491,11 +491,11 @@ def _sqlite_path(url: str) -> str:
 
 def seed_pesadesk(url: str) -> list[str]:
     """Migrate, then customers and invoices for the confirmations to land on."""
-    from pesadesk.clock import SystemClock
+    from pesadesk.core.clock import SystemClock
     from pesadesk.db.migrate import upgrade
     from pesadesk.db.session import Database
-    from pesadesk.services.customers import NewCustomer, create_customer
-    from pesadesk.services.invoices import NewInvoice, create_invoice
+    from pesadesk.receivables.customers import NewCustomer, create_customer
+    from pesadesk.receivables.invoices import NewInvoice, create_invoice
 
     db = Database(url)
     clock = SystemClock()
@@ -536,7 +536,7 @@ def verify_pesadesk(url: str, load: Load) -> tuple[list[str], str]:
 
     from pesadesk.db.models import Payment, WebhookLog
     from pesadesk.db.session import Database
-    from pesadesk.services.ledger_check import verify
+    from pesadesk.ledger.verify import verify
 
     db = Database(url)
     problems: list[str] = []

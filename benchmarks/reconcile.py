@@ -51,7 +51,7 @@ TARGET_MB = 500.0
 
 EAT = timezone(
     timedelta(hours=3), "EAT"
-)  # as pesadesk.clock.EAT; the floor child imports no pesadesk
+)  # as pesadesk.core.clock.EAT; the floor child imports no pesadesk
 PERIOD_START = datetime(2026, 1, 1, 0, 0, 0, tzinfo=EAT)
 PERIOD_END = datetime(2026, 1, 31, 23, 59, 59, tzinfo=EAT)
 STATEMENT_TIME = "%d-%m-%Y %H:%M:%S"
@@ -423,7 +423,7 @@ def child_floor(statement: Path) -> dict[str, Any]:
 def child_parse(statement: Path) -> dict[str, Any]:
     """pesadesk's statement reader alone, no database: splits its time into parsing the
     file and everything else (lookups, the report)."""
-    from pesadesk.domain.statement import StatementHeader, read_statement
+    from pesadesk.reconcile.statement import StatementHeader, read_statement
 
     base = _peak_mb()
     start = time.perf_counter()
@@ -436,9 +436,9 @@ def child_parse(statement: Path) -> dict[str, Any]:
 def child_pesadesk(statement: Path, db_url: str, profile: Path | None) -> dict[str, Any]:
     """`import_statement` over the file as the CLI would run it; the report comes back
     trimmed to its counts and short lists (the matched list is a million receipts)."""
-    from pesadesk.clock import SystemClock
+    from pesadesk.core.clock import SystemClock
     from pesadesk.db.session import Database
-    from pesadesk.services.reconciliation import import_statement
+    from pesadesk.reconcile.service import import_statement
 
     db = Database(db_url)
     base = _peak_mb()

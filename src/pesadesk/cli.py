@@ -13,11 +13,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pesadesk.clock import SystemClock
 from pesadesk.config import Settings, load_settings
+from pesadesk.core.clock import SystemClock
+from pesadesk.core.errors import PesadeskError
 from pesadesk.db import migrate
 from pesadesk.db.session import Database
-from pesadesk.errors import PesadeskError
 
 app = typer.Typer(help="pesadesk: a self-hosted M-Pesa payments desk.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -158,7 +158,7 @@ def apikey_create(
     config: ConfigOption = None,
 ) -> None:
     """Print a new API key once, alone on the last line; only its hash is stored."""
-    from pesadesk.services import apikeys
+    from pesadesk.shared import apikeys
 
     db = _database(_settings(config))
     try:
@@ -174,7 +174,7 @@ def apikey_create(
 @_command(ledger_app, "verify")
 def ledger_verify(config: ConfigOption = None) -> None:
     """Prove every balance and invoice against the ledger rows (exit 1 on a difference)."""
-    from pesadesk.services.ledger_check import verify
+    from pesadesk.ledger.verify import verify
 
     db = _database(_settings(config))
     with db.read() as session:
@@ -198,7 +198,7 @@ def ledger_verify(config: ConfigOption = None) -> None:
 @_command(audit_app, "verify")
 def audit_verify(config: ConfigOption = None) -> None:
     """Check the audit trail's hash chain (exit 1 on a broken link)."""
-    from pesadesk.services import audit
+    from pesadesk.shared import audit
 
     db = _database(_settings(config))
     with db.read() as session:
@@ -240,7 +240,7 @@ def webhooks_reprocess(
     config: ConfigOption = None,
 ) -> None:
     """Re-run logged callbacks that failed; a re-run never credits twice."""
-    from pesadesk.services import webhooks
+    from pesadesk.pipeline import ingest as webhooks
 
     if (log_id is None) == (not all_failed):
         err.print("give --id N or --all-failed")
@@ -271,7 +271,7 @@ def reconcile(
     """Import an M-Pesa business statement and print the match report."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from pesadesk.services.reconciliation import import_statement
+    from pesadesk.reconcile.service import import_statement
 
     if not statement.is_file():
         err.print(f"[red]no such file:[/red] {statement}")
@@ -337,7 +337,7 @@ def payments_export(
 ) -> None:
     """Write payments to stdout, newest first."""
     from pesadesk.api.filters import parse_bound
-    from pesadesk.services import payment_export
+    from pesadesk.payments import export as payment_export
 
     if format not in ("csv", "json"):
         err.print("--format must be csv or json")
@@ -365,8 +365,8 @@ def _register_daraja_commands() -> None:
         """Recover C2B payments that never arrived as callbacks (Pull Transactions)."""
         import asyncio
 
+        from pesadesk.c2b.pull import pull_missed
         from pesadesk.daraja.client import DarajaClient, DarajaConfig
-        from pesadesk.services.pull import pull_missed
 
         settings = _settings(config)
         db = _database(settings)

@@ -27,6 +27,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from pesadesk.config import Settings, load_settings
+from pesadesk.core.errors import PesadeskError
+from pesadesk.core.money import format_kes, positive_cents
 from pesadesk.daraja.callbacks import AccountBalanceResult, parse_account_balance_result
 from pesadesk.daraja.client import DarajaClient, DarajaConfig
 from pesadesk.daraja.credentials import (
@@ -38,8 +40,6 @@ from pesadesk.daraja.credentials import (
 from pesadesk.daraja.errors import CallbackError, DarajaError
 from pesadesk.daraja.result_codes import b2c_message
 from pesadesk.emulator.state import DEFAULT_INITIATOR_PASSWORD, SANDBOX_PASSKEY
-from pesadesk.errors import PesadeskError
-from pesadesk.money import format_kes, positive_cents
 
 __all__ = ["c2b_app", "register_commands"]
 

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import typer
 
-from pesadesk.clock import SystemClock
 from pesadesk.config import Settings
+from pesadesk.core.clock import SystemClock
 from pesadesk.db import migrate
 from pesadesk.db.session import Database
-from pesadesk.services import apikeys, customers, invoices, orders, pos
+from pesadesk.receivables import customers, invoices, pos
+from pesadesk.shared import apikeys
+from pesadesk.stk import orders
 
 DEMO_ADMINS = ["254700111111", "254700222222"]
 SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
@@ -99,8 +101,8 @@ def run_demo(*, port: int, data_dir: Path) -> None:
     from pesadesk.api.app import create_app
     from pesadesk.daraja.credentials import encrypt_security_credential
     from pesadesk.emulator.app import create_emulator_app
+    from pesadesk.emulator.whatsapp_sink import WhatsAppSink
     from pesadesk.log import configure_logging
-    from pesadesk.notify.sink import WhatsAppSink
     from pesadesk.testing import serve_in_thread
 
     data_dir.mkdir(parents=True, exist_ok=True)

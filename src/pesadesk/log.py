@@ -10,7 +10,7 @@ from typing import Any
 
 import structlog
 
-from pesadesk.phone import mask_phone
+from pesadesk.core.phone import mask_phone
 
 
 def _mask_phones(

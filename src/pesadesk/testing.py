@@ -17,7 +17,7 @@ import uvicorn
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from pesadesk.clock import require_aware
+from pesadesk.core.clock import require_aware
 from pesadesk.db.session import normalize_url
 
 

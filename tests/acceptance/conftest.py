@@ -16,7 +16,7 @@ from pesadesk.config import Settings
 from pesadesk.db.session import Database
 from pesadesk.emulator.fixtures import RunningEmulator, running_emulator
 from pesadesk.emulator.state import EmulatorConfig
-from pesadesk.notify.sink import WhatsAppSink
+from pesadesk.emulator.whatsapp_sink import WhatsAppSink
 from pesadesk.testing import free_port, serve_in_thread
 from tests.conftest import ADMIN_KEY
 

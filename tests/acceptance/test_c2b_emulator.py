@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from pesadesk.clock import SystemClock
+from pesadesk.c2b.pull import PullResult, pull_missed
+from pesadesk.core.clock import SystemClock
 from pesadesk.daraja.client import DarajaClient, DarajaConfig
-from pesadesk.services.pull import PullResult, pull_missed
 from tests.acceptance.conftest import Desk, wait_until
 
 pytestmark = pytest.mark.slow

@@ -13,11 +13,11 @@ from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from pesadesk.cli import app as cli
-from pesadesk.clock import SystemClock, to_eat
+from pesadesk.core.clock import SystemClock, to_eat
 from pesadesk.db.models import LedgerEntry
 from pesadesk.emulator.scenarios import named_scenario
-from pesadesk.services import audit
-from pesadesk.services.ledger_check import verify
+from pesadesk.ledger.verify import verify
+from pesadesk.shared import audit
 from tests.acceptance.conftest import Desk, wait_until
 
 pytestmark = pytest.mark.slow

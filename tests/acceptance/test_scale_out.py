@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from pesadesk.db.session import Database
-from pesadesk.services.ledger_check import verify
+from pesadesk.ledger.verify import verify
 from pesadesk.testing import free_port, fresh_postgres_database
 from tests.conftest import ADMIN_KEY, PG_URL
 from tests.helpers import CONFIRMATION, c2b_body

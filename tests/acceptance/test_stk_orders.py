@@ -12,12 +12,12 @@ from pydantic import SecretStr
 from sqlalchemy import func, select, update
 
 from pesadesk.api.app import create_app
-from pesadesk.clock import SystemClock
+from pesadesk.core.clock import SystemClock
 from pesadesk.db.models import LedgerEntry, OutboxMessage, Payment
 from pesadesk.db.session import Database
 from pesadesk.emulator.fixtures import running_emulator
-from pesadesk.services import webhooks
-from pesadesk.services.ledger_check import verify
+from pesadesk.ledger.verify import verify
+from pesadesk.pipeline import ingest as webhooks
 from pesadesk.testing import free_port, serve_in_thread
 from tests.acceptance.conftest import ADMIN_KEY, ADMINS, Desk, desk_settings, wait_until
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from pesadesk.clock import SystemClock
+from pesadesk.core.clock import SystemClock
 from pesadesk.db import migrate
 from pesadesk.db.session import Database
-from pesadesk.notify.sink import WhatsAppSink
-from pesadesk.services import outbox
-from pesadesk.services.notifications import WHATSAPP_TEXT
+from pesadesk.emulator.whatsapp_sink import WhatsAppSink
+from pesadesk.notify.admins import WHATSAPP_TEXT
+from pesadesk.outbox import store as outbox
 from pesadesk.testing import fresh_postgres_database, serve_in_thread
 from tests.conftest import PG_URL
 

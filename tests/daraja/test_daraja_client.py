@@ -13,6 +13,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from pesadesk.core.errors import LossyAmount
 from pesadesk.daraja.callbacks import (
     parse_account_balance_result,
     parse_b2c_result,
@@ -35,7 +36,6 @@ from pesadesk.daraja.errors import (
 )
 from pesadesk.emulator.fixtures import CallbackSink, RunningEmulator
 from pesadesk.emulator.scenarios import named_scenario
-from pesadesk.errors import LossyAmount
 
 T = TypeVar("T")
 

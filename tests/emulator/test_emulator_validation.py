@@ -13,7 +13,7 @@ import httpx
 import pytest
 from cryptography import x509
 
-from pesadesk.clock import daraja_timestamp
+from pesadesk.core.clock import daraja_timestamp
 from pesadesk.daraja.client import stk_password
 from pesadesk.emulator.fixtures import CallbackSink, RunningEmulator
 from pesadesk.emulator.scenarios import MAGIC_NUMBERS, scenario_for_phone

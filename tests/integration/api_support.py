@@ -18,11 +18,11 @@ from typer.testing import CliRunner
 
 from pesadesk import cli
 from pesadesk.api.app import create_app
-from pesadesk.clock import Clock
 from pesadesk.config import Settings
+from pesadesk.core.clock import Clock
 from pesadesk.db.models import LedgerEntry, Payment, WebhookLog
 from pesadesk.db.session import Database
-from pesadesk.services.ledger_check import verify
+from pesadesk.ledger.verify import verify
 from tests.conftest import ADMIN_KEY
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "daraja"

@@ -16,7 +16,7 @@ from pesadesk.api.app import create_app
 from pesadesk.config import Settings
 from pesadesk.db.models import LedgerEntry
 from pesadesk.db.session import Database
-from pesadesk.services.ledger_check import verify
+from pesadesk.ledger.verify import verify
 from pesadesk.testing import FrozenClock, serve_in_thread
 from tests.helpers import CONFIRMATION, c2b_body
 from tests.integration.api_support import ACK, AUTH

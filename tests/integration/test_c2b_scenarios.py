@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from pesadesk.core.phone import phone_hash
 from pesadesk.db.session import Database
-from pesadesk.phone import phone_hash
-from pesadesk.services.ledger_check import verify
+from pesadesk.ledger.verify import verify
 from tests.helpers import customer, invoice, pay
 
 

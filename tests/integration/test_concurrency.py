@@ -14,7 +14,7 @@ from pesadesk.api.app import create_app
 from pesadesk.config import Settings
 from pesadesk.db.models import LedgerEntry, Payment, WebhookLog
 from pesadesk.db.session import Database
-from pesadesk.services.ledger_check import verify
+from pesadesk.ledger.verify import verify
 from pesadesk.testing import FrozenClock, serve_in_thread
 from tests.conftest import ADMIN_KEY
 from tests.helpers import CONFIRMATION, c2b_body

@@ -19,7 +19,7 @@ from pesadesk.api.app import create_app
 from pesadesk.config import Settings
 from pesadesk.db.models import Payment, WebhookLog
 from pesadesk.db.session import PING_AFTER_IDLE_SECONDS, Database, normalize_url
-from pesadesk.services.webhooks import recover_stranded
+from pesadesk.pipeline.ingest import recover_stranded
 from pesadesk.testing import FrozenClock
 from tests.conftest import ADMIN_KEY
 from tests.helpers import CONFIRMATION, c2b_body, pay

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import func, select
 
 from pesadesk.config import Settings
+from pesadesk.core.errors import StorageUnavailable
 from pesadesk.db.models import Payment, WebhookLog
 from pesadesk.db.session import Database
-from pesadesk.errors import StorageUnavailable
-from pesadesk.services import webhooks
-from pesadesk.services.ingest_writer import IngestWriter, Job
-from pesadesk.services.ledger_check import verify
+from pesadesk.ledger.verify import verify
+from pesadesk.pipeline import ingest as webhooks
+from pesadesk.pipeline.writer import IngestWriter, Job
 from pesadesk.testing import FrozenClock
 from tests.helpers import c2b_body
 

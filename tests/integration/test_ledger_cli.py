@@ -6,11 +6,12 @@ import pytest
 from sqlalchemy import update
 from typer.testing import CliRunner
 
+from pesadesk.c2b import service as c2b
+from pesadesk.c2b.message import C2BTransaction
 from pesadesk.cli import app
 from pesadesk.db.models import Invoice
 from pesadesk.db.session import Database
-from pesadesk.domain.c2b import C2BTransaction
-from pesadesk.services import c2b, customers, invoices
+from pesadesk.receivables import customers, invoices
 from pesadesk.testing import FrozenClock
 
 

@@ -9,11 +9,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from pesadesk.c2b import service as c2b
+from pesadesk.c2b.message import C2BTransaction
 from pesadesk.db.models import Invoice
 from pesadesk.db.session import Database
-from pesadesk.domain.c2b import C2BTransaction
-from pesadesk.services import c2b, customers, invoices
-from pesadesk.services.ledger_check import verify
+from pesadesk.ledger.verify import verify
+from pesadesk.receivables import customers, invoices
 from pesadesk.testing import FrozenClock
 
 _txn = itertools.count(1)

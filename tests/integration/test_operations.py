@@ -10,7 +10,7 @@ from sqlalchemy import select
 from pesadesk.config import Settings
 from pesadesk.db.models import OutboxMessage
 from pesadesk.db.session import Database
-from pesadesk.services.daily import queue_daily_summary
+from pesadesk.notify.daily import queue_daily_summary
 from pesadesk.testing import FrozenClock
 from tests.helpers import CONFIRMATION, pay
 

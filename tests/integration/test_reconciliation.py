@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from pesadesk.domain.statement import StatementError, StatementHeader, read_statement
+from pesadesk.reconcile.statement import StatementError, StatementHeader, read_statement
 from pesadesk.testing import FrozenClock
 from tests.helpers import CONFIRMATION, c2b_body, customer, invoice
 

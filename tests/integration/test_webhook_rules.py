@@ -16,10 +16,10 @@ from sqlalchemy import insert
 
 from pesadesk.api.app import create_app
 from pesadesk.config import Settings
+from pesadesk.core.phone import phone_hash
 from pesadesk.db.models import WebhookLog
 from pesadesk.db.session import Database
-from pesadesk.phone import phone_hash
-from pesadesk.services import webhooks
+from pesadesk.pipeline import ingest as webhooks
 from pesadesk.testing import FrozenClock, serve_in_thread
 from tests.helpers import CONFIRMATION, c2b_body, customer, invoice, pay
 from tests.integration.api_support import (

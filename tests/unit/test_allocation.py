@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pesadesk.domain import ledger
-from pesadesk.domain.allocation import Allocation, OpenInvoice, allocate, credit_to_apply
-from pesadesk.domain.statuses import InvoiceStatus, Role, invoice_status
+from pesadesk.core.statuses import InvoiceStatus, Role, invoice_status
+from pesadesk.ledger import rules as ledger
+from pesadesk.receivables.rules import Allocation, OpenInvoice, allocate, credit_to_apply
 
 
 def test_target_invoice_is_paid_before_older_ones() -> None:

@@ -7,15 +7,15 @@ from decimal import Decimal
 
 import pytest
 
-from pesadesk.clock import (
+from pesadesk.core.clock import (
     daraja_timestamp,
     eat_day_bounds,
     format_seed_time,
     parse_daraja_timestamp,
 )
-from pesadesk.errors import InvalidAmount, InvalidPhone, LossyAmount
-from pesadesk.money import format_kes, positive_cents, to_cents, whole_shillings
-from pesadesk.phone import mask_phone, normalize_phone, phone_hash
+from pesadesk.core.errors import InvalidAmount, InvalidPhone, LossyAmount
+from pesadesk.core.money import format_kes, positive_cents, to_cents, whole_shillings
+from pesadesk.core.phone import mask_phone, normalize_phone, phone_hash
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from pesadesk.config import Settings
-from pesadesk.domain.orders import check_move
-from pesadesk.errors import InvalidTransition
+from pesadesk.core.errors import InvalidTransition
 from pesadesk.notify.templates import order_paid
-from pesadesk.services.stk import with_webhook_token
+from pesadesk.stk.rules import check_move
+from pesadesk.stk.service import with_webhook_token
 
 
 @pytest.mark.parametrize(

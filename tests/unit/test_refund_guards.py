@@ -6,10 +6,10 @@ import pytest
 from pydantic import SecretStr
 
 from pesadesk.api.ratelimit import RateLimiter
-from pesadesk.domain.statuses import Role
-from pesadesk.errors import RateLimited
+from pesadesk.core.errors import RateLimited
+from pesadesk.core.statuses import Role
 from pesadesk.secrets import KEY_ENV, SecretKeyError, new_key, seal, unseal
-from pesadesk.services.apikeys import Principal
+from pesadesk.shared.apikeys import Principal
 
 
 def test_rate_limit_per_key_with_retry_after() -> None:

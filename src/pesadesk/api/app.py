@@ -34,12 +34,12 @@ from pesadesk.api.routes import (
     webhook_logs,
 )
 from pesadesk.api.webhooks import WebhookLane
-from pesadesk.clock import Clock, SystemClock
 from pesadesk.config import Settings
+from pesadesk.core.clock import Clock, SystemClock
 from pesadesk.db.session import Database
 from pesadesk.jobs.runtime import build_runtime
-from pesadesk.services import webhooks as webhook_service
-from pesadesk.services.ingest_writer import IngestWriter
+from pesadesk.pipeline import ingest as webhook_service
+from pesadesk.pipeline.writer import IngestWriter
 
 log = structlog.get_logger(__name__)
 

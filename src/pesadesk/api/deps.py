@@ -9,16 +9,16 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from pesadesk.clock import Clock
 from pesadesk.config import Settings
+from pesadesk.core.clock import Clock
+from pesadesk.core.errors import Forbidden, Unauthenticated
+from pesadesk.core.statuses import Role
 from pesadesk.db.session import Database
-from pesadesk.domain.statuses import Role
-from pesadesk.errors import Forbidden, Unauthenticated
 from pesadesk.jobs.runtime import Runtime
 from pesadesk.metrics import Metrics
-from pesadesk.services import apikeys
-from pesadesk.services.apikeys import Principal
-from pesadesk.services.ingest_writer import IngestWriter
+from pesadesk.pipeline.writer import IngestWriter
+from pesadesk.shared import apikeys
+from pesadesk.shared.apikeys import Principal
 
 
 @dataclass

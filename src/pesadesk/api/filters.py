@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pesadesk.clock import EAT, eat_day_bounds, require_aware
-from pesadesk.errors import InvalidInput
+from pesadesk.core.clock import EAT, eat_day_bounds, require_aware
+from pesadesk.core.errors import InvalidInput
 
 
 def parse_bound(value: str | None, *, end: bool) -> datetime | None:

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Select
 from starlette.concurrency import run_in_threadpool
 
+from pesadesk.core.errors import InvalidInput
 from pesadesk.db.session import Database
-from pesadesk.errors import InvalidInput
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500

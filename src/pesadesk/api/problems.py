@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pesadesk.errors import PesadeskError
+from pesadesk.core.errors import PesadeskError
 
 log = structlog.get_logger(__name__)
 

@@ -12,8 +12,8 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 
-from pesadesk.errors import RateLimited
-from pesadesk.services.apikeys import Principal
+from pesadesk.core.errors import RateLimited
+from pesadesk.shared.apikeys import Principal
 
 WINDOW_SECONDS = 60.0
 

@@ -20,9 +20,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pesadesk.api.deps import AppState
 from pesadesk.api.guard import WebhookGuard
-from pesadesk.domain.statuses import WebhookSource
-from pesadesk.errors import StorageUnavailable
-from pesadesk.services import c2b, webhooks
+from pesadesk.c2b import service as c2b
+from pesadesk.core.errors import StorageUnavailable
+from pesadesk.core.statuses import WebhookSource
+from pesadesk.pipeline import ingest as webhooks
 
 log = structlog.get_logger(__name__)
 

@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pesadesk.clock import EAT, parse_daraja_timestamp
+from pesadesk.core.clock import EAT, parse_daraja_timestamp
+from pesadesk.core.errors import InvalidAmount, InvalidPhone
+from pesadesk.core.money import to_cents
+from pesadesk.core.phone import normalize_phone
 from pesadesk.daraja.errors import CallbackError
 from pesadesk.daraja.result_codes import StkStatus, code_str, stk_message, stk_status
-from pesadesk.errors import InvalidAmount, InvalidPhone
-from pesadesk.money import to_cents
-from pesadesk.phone import normalize_phone
 
 __all__ = [
     "AccountBalance",

@@ -27,8 +27,10 @@ from typing import Any, Final, Literal, Self, TypeVar
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from pesadesk.clock import Clock, SystemClock, daraja_timestamp, to_eat
 from pesadesk.config import B2CSettings, C2BSettings, MpesaSettings, is_placeholder
+from pesadesk.core.clock import Clock, SystemClock, daraja_timestamp, to_eat
+from pesadesk.core.money import whole_shillings
+from pesadesk.core.phone import normalize_phone
 from pesadesk.daraja.auth import TOKEN_PATH, DarajaAuth
 from pesadesk.daraja.errors import (
     DarajaConfigError,
@@ -66,8 +68,6 @@ from pesadesk.daraja.schemas import (
     TransactionStatusRequest,
     TransactionType,
 )
-from pesadesk.money import whole_shillings
-from pesadesk.phone import normalize_phone
 from pesadesk.secrets import unseal
 
 __all__ = [

@@ -22,7 +22,7 @@ Messages never contain credentials: only Daraja's own `errorMessage` text is ech
 
 from __future__ import annotations
 
-from pesadesk.errors import PesadeskError
+from pesadesk.core.errors import PesadeskError
 
 __all__ = [
     "CallbackError",

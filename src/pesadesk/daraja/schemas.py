@@ -13,9 +13,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 
-from pesadesk.clock import EAT
+from pesadesk.core.clock import EAT
+from pesadesk.core.money import to_cents
 from pesadesk.daraja.result_codes import StkStatus, code_str
-from pesadesk.money import to_cents
 
 CodeStr = Annotated[str, BeforeValidator(code_str)]
 

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session
 
-from pesadesk.errors import StorageUnavailable
+from pesadesk.core.errors import StorageUnavailable
 
 WRITE_OPTION = "pesadesk_write"
 

@@ -30,7 +30,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from pesadesk.clock import DARAJA_FORMAT, EAT, daraja_timestamp
+from pesadesk.core.clock import DARAJA_FORMAT, EAT, daraja_timestamp
+from pesadesk.core.errors import InvalidAmount
+from pesadesk.core.money import to_cents
 from pesadesk.daraja.client import FORBIDDEN_URL_WORDS, stk_password
 from pesadesk.daraja.result_codes import code_str
 from pesadesk.emulator.dispatcher import Dispatcher, dumps
@@ -50,8 +52,6 @@ from pesadesk.emulator.state import (
     Receipt,
     StkTransaction,
 )
-from pesadesk.errors import InvalidAmount
-from pesadesk.money import to_cents
 
 __all__ = ["Emulator", "create_emulator_app"]
 

@@ -20,7 +20,7 @@ from typing import Any, Final, Literal
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from pesadesk.clock import Clock, SystemClock
+from pesadesk.core.clock import Clock, SystemClock
 from pesadesk.daraja.credentials import (
     certificate_pem,
     decrypt_security_credential,

@@ -10,15 +10,18 @@ from typing import Any
 
 import httpx
 
-from pesadesk.clock import Clock
+from pesadesk.b2c import refunds
+from pesadesk.c2b import pull
 from pesadesk.config import Settings
+from pesadesk.core.clock import Clock
 from pesadesk.daraja.client import DarajaClient, DarajaConfig
 from pesadesk.db.session import Database
-from pesadesk.jobs.worker import OutboxWorker
 from pesadesk.metrics import Metrics
+from pesadesk.notify import daily
+from pesadesk.notify.admins import WHATSAPP_TEXT
 from pesadesk.notify.whatsapp import WhatsAppClient
-from pesadesk.services import daily, pull, refunds, stk
-from pesadesk.services.notifications import WHATSAPP_TEXT
+from pesadesk.outbox.worker import OutboxWorker
+from pesadesk.stk import service as stk
 
 PULL_INTERVAL = timedelta(minutes=15)
 BALANCE_INTERVAL = timedelta(hours=1)

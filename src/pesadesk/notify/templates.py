@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pesadesk.money import format_kes
-from pesadesk.phone import display_phone
+from pesadesk.core.money import format_kes
+from pesadesk.core.phone import display_phone
 
 
 def order_paid(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 
 from pesadesk.config import WhatsAppSettings
-from pesadesk.errors import PesadeskError
-from pesadesk.phone import normalize_phone
+from pesadesk.core.errors import PesadeskError
+from pesadesk.core.phone import normalize_phone
 
 
 class WhatsAppError(PesadeskError):

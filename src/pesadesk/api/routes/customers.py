@@ -7,8 +7,8 @@ from starlette.concurrency import run_in_threadpool
 
 from pesadesk.api.deps import Operator, State, Viewer
 from pesadesk.api.schemas import CustomerIn
-from pesadesk.services import customers
-from pesadesk.services.views import customer_view
+from pesadesk.payments.views import customer_view
+from pesadesk.receivables import customers
 
 router = APIRouter(prefix="/api/customers", tags=["customers"])
 

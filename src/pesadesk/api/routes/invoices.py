@@ -9,13 +9,13 @@ from starlette.concurrency import run_in_threadpool
 from pesadesk.api.deps import Operator, State, Viewer
 from pesadesk.api.pagination import clamp_limit, decode_cursor, page
 from pesadesk.api.schemas import InvoiceIn
+from pesadesk.core.errors import InvalidInput
+from pesadesk.core.money import positive_cents
+from pesadesk.core.statuses import InvoiceStatus
 from pesadesk.db.models import Customer, Invoice
-from pesadesk.domain.statuses import InvoiceStatus
-from pesadesk.errors import InvalidInput
-from pesadesk.money import positive_cents
-from pesadesk.services import invoices
-from pesadesk.services.customers import find_customer
-from pesadesk.services.views import invoice_view, invoice_view_loaded
+from pesadesk.payments.views import invoice_view, invoice_view_loaded
+from pesadesk.receivables import invoices
+from pesadesk.receivables.customers import find_customer
 
 router = APIRouter(prefix="/api/invoices", tags=["invoices"])
 

@@ -10,7 +10,7 @@ from pesadesk.api.deps import Admin, State
 from pesadesk.api.pagination import newest_first
 from pesadesk.api.schemas import KeyIn
 from pesadesk.db.models import ApiKey
-from pesadesk.services import apikeys
+from pesadesk.shared import apikeys
 
 router = APIRouter(prefix="/api/keys", tags=["keys"])
 

@@ -12,10 +12,12 @@ from starlette.concurrency import run_in_threadpool
 from pesadesk.api.deps import Operator, State, Viewer
 from pesadesk.api.pagination import newest_first
 from pesadesk.api.schemas import Body
+from pesadesk.core.errors import InvalidInput
+from pesadesk.core.money import positive_cents
 from pesadesk.db.models import Order
-from pesadesk.errors import InvalidInput
-from pesadesk.money import positive_cents
-from pesadesk.services import orders, stk, webhooks
+from pesadesk.pipeline import ingest as webhooks
+from pesadesk.stk import orders
+from pesadesk.stk import service as stk
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 

@@ -11,11 +11,13 @@ from pesadesk.api.deps import Admin, AppState, Operator, State, Viewer
 from pesadesk.api.filters import parse_bound
 from pesadesk.api.pagination import BadCursor, clamp_limit, decode_cursor, page
 from pesadesk.api.schemas import AllocateIn, ReviewIn
+from pesadesk.c2b import service as c2b
+from pesadesk.core.errors import InvalidInput, PaymentNotFound
 from pesadesk.db.models import Payment
-from pesadesk.errors import InvalidInput, PaymentNotFound
-from pesadesk.services import c2b, payment_export, review
-from pesadesk.services.payment_export import row_view
-from pesadesk.services.views import payment_select
+from pesadesk.payments import export as payment_export
+from pesadesk.payments import review
+from pesadesk.payments.export import row_view
+from pesadesk.payments.views import payment_select
 
 router = APIRouter(prefix="/api/payments", tags=["payments"])
 

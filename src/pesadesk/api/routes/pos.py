@@ -7,9 +7,9 @@ from starlette.concurrency import run_in_threadpool
 
 from pesadesk.api.deps import Operator, State, Viewer
 from pesadesk.api.schemas import SaleIn
-from pesadesk.money import to_cents
-from pesadesk.services import pos
-from pesadesk.services.views import sale_view
+from pesadesk.core.money import to_cents
+from pesadesk.payments.views import sale_view
+from pesadesk.receivables import pos
 
 router = APIRouter(prefix="/api/pos/sales", tags=["pos"])
 

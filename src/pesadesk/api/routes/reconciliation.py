@@ -12,7 +12,7 @@ from pesadesk.api.deps import Admin, State, Viewer
 from pesadesk.api.pagination import newest_first
 from pesadesk.api.schemas import Body
 from pesadesk.db.models import StatementImport
-from pesadesk.services import reconciliation
+from pesadesk.reconcile import service as reconciliation
 
 router = APIRouter(prefix="/api/reconciliation/statements", tags=["reconciliation"])
 

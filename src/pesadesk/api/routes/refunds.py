@@ -15,11 +15,12 @@ from pesadesk.api.deps import Admin, AppState, Operator, State, Viewer
 from pesadesk.api.pagination import newest_first
 from pesadesk.api.ratelimit import RateLimiter
 from pesadesk.api.schemas import Body
+from pesadesk.b2c import balance, refunds
+from pesadesk.core.money import format_kes, positive_cents
 from pesadesk.db.models import AuditEntry, Refund
 from pesadesk.jobs.runtime import request_balance
-from pesadesk.money import format_kes, positive_cents
-from pesadesk.services import audit, balance, idempotency, refunds
-from pesadesk.services.apikeys import Principal
+from pesadesk.shared import audit, idempotency
+from pesadesk.shared.apikeys import Principal
 
 router = APIRouter(tags=["refunds"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]

@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from pesadesk.api.deps import State, Viewer
 from pesadesk.api.filters import parse_bound
-from pesadesk.services import stats
+from pesadesk.reconcile import stats
 
 router = APIRouter(prefix="/api/stats", tags=["stats"])
 From = Annotated[str | None, Query(alias="from")]

@@ -8,11 +8,11 @@ from starlette.concurrency import run_in_threadpool
 
 from pesadesk.api.deps import Admin, State, Viewer
 from pesadesk.api.pagination import newest_first
+from pesadesk.core.errors import InvalidInput
+from pesadesk.core.statuses import WebhookSource
 from pesadesk.db.models import WebhookLog
-from pesadesk.domain.statuses import WebhookSource
-from pesadesk.errors import InvalidInput
-from pesadesk.services import webhooks
-from pesadesk.services.views import webhook_log_view
+from pesadesk.payments.views import webhook_log_view
+from pesadesk.pipeline import ingest as webhooks
 
 router = APIRouter(prefix="/api/webhooks/logs", tags=["webhooks"])
 

@@ -1,0 +1,214 @@
+"""C2B (Paybill/Till) money: a confirmation becomes exactly one payment, placed on an
+invoice, POS sale or account, or kept `unallocated` for a person to place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from pesadesk.c2b.message import C2BTransaction, parse_c2b
+from pesadesk.config import C2BSettings
+from pesadesk.core.clock import Clock
+from pesadesk.core.errors import AlreadyAllocated, InvalidInput, PaymentNotFound, PesadeskError
+from pesadesk.core.statuses import PaymentStatus
+from pesadesk.db.models import Payment
+from pesadesk.db.sql import Sql, db_time
+from pesadesk.receivables import placement
+from pesadesk.receivables.customers import find_customer
+from pesadesk.receivables.invoices import find_invoice
+
+
+@dataclass(frozen=True)
+class Recorded:
+    payment_id: str
+    duplicate: bool
+    status: str | None = None
+    note: str | None = None
+
+
+def payment_id_for(trans_id: str) -> str:
+    return f"PAY-C2B-{trans_id}"
+
+
+_INSERT_PAYMENT = Sql(
+    """INSERT INTO payments (id, order_id, amount_cents, currency, method, status, source,
+       phone, msisdn_hash, payer_name, reference, provider_ref, receipt, customer_pk,
+       invoice_pk, pos_sale_pk, unplaced_cents, needs_review, query_attempts, paid_at,
+       created_at, updated_at)
+       VALUES (:id, NULL, :amount, 'KES', 'mpesa', :status, 'c2b', :phone, :hash, :name,
+       :reference, :trans_id, :trans_id, :customer_pk, :invoice_pk, :sale_pk, 0, :no, 0,
+       :paid_at, :now, :now)
+       ON CONFLICT DO NOTHING RETURNING id"""
+)
+_PLACEMENT = Sql(
+    "UPDATE payments SET status = :status, customer_pk = :customer_pk, "
+    "invoice_pk = :invoice_pk, pos_sale_pk = :sale_pk, unplaced_cents = :unplaced, "
+    "updated_at = :now WHERE id = :id"
+)
+
+
+_UNRESOLVED: Any = object()
+
+
+def find_target(session: Session, txn: C2BTransaction) -> placement.Target | None:
+    """Where a confirmation's money goes: its account reference, else the payer's hash."""
+    return placement.match_reference(session, txn.bill_ref) or placement.match_payer(
+        session, txn.msisdn_hash
+    )
+
+
+def record_confirmation(
+    session: Session,
+    *,
+    txn: C2BTransaction,
+    clock: Clock,
+    target: placement.Target | None = _UNRESOLVED,
+) -> Recorded:
+    """Insert the payment unless its TransID (or receipt) is already known, then place it.
+
+    The insert is `ON CONFLICT DO NOTHING`: of fifty copies racing, one row wins and the
+    rest see nothing inserted and report a duplicate. The target is found first so the
+    row goes in already placed; only a POS sale's new invoice or a walk-in's change
+    needs a second write.
+    """
+    now = clock.now()
+    payment_id = payment_id_for(txn.trans_id)
+    if target is _UNRESOLVED:
+        target = find_target(session, txn)
+    status = PaymentStatus.COMPLETED if target else PaymentStatus.UNALLOCATED
+    conn = session.connection()
+    stamp = db_time(conn, now)
+    inserted = _INSERT_PAYMENT.run(
+        conn,
+        {
+            "id": payment_id,
+            "amount": txn.amount_cents,
+            "status": status.value,
+            "phone": txn.msisdn_as_sent,
+            "hash": txn.msisdn_hash,
+            "name": txn.payer_name,
+            "reference": txn.bill_ref,
+            "trans_id": txn.trans_id,
+            "customer_pk": target.customer_pk if target else None,
+            "invoice_pk": target.invoice_pk if target else None,
+            "sale_pk": target.sale_pk if target else None,
+            "no": False,
+            "paid_at": db_time(conn, txn.trans_time or now),
+            "now": stamp,
+        },
+    ).scalar_one_or_none()
+    if inserted is None:
+        return _duplicate(session, txn)
+    placed = placement.place(
+        session, payment_id=payment_id, amount_cents=txn.amount_cents, target=target, clock=clock
+    )
+    if (placed.unplaced_cents and target) or (target and placed.invoice_pk != target.invoice_pk):
+        _store_placement(session, payment_id, placed, now)
+    return Recorded(payment_id, duplicate=False, status=placed.status.value)
+
+
+def _duplicate(session: Session, txn: C2BTransaction) -> Recorded:
+    existing = session.execute(
+        select(Payment.id, Payment.amount_cents).where(Payment.receipt == txn.trans_id)
+    ).first()
+    if existing is None:  # pragma: no cover - the conflict was on this very receipt
+        raise InvalidInput(f"TransID {txn.trans_id} clashes with another payment")
+    note = None
+    if existing.amount_cents != txn.amount_cents:
+        note = f"repeat of {txn.trans_id} with a different amount; the first one stands"
+    return Recorded(existing.id, duplicate=True, note=note)
+
+
+def _store_placement(
+    session: Session, payment_id: str, placed: placement.Placement, now: datetime
+) -> None:
+    conn = session.connection()
+    _PLACEMENT.run(
+        conn,
+        {
+            "status": placed.status.value,
+            "customer_pk": placed.customer_pk,
+            "invoice_pk": placed.invoice_pk,
+            "sale_pk": placed.sale_pk,
+            "unplaced": placed.unplaced_cents,
+            "now": db_time(conn, now),
+            "id": payment_id,
+        },
+    )
+
+
+def allocate_payment(
+    session: Session,
+    *,
+    payment_id: str,
+    invoice_id: str | None,
+    customer_id: str | None,
+    clock: Clock,
+) -> str:
+    """Place an `unallocated` payment by hand; a second attempt is refused (409).
+
+    The status flip is one conditional UPDATE, so two people placing the same payment at
+    once cannot both succeed.
+    """
+    if bool(invoice_id) == bool(customer_id):
+        raise InvalidInput("give exactly one of invoice_id or customer_id")
+    payment = session.get(Payment, payment_id)
+    if payment is None:
+        raise PaymentNotFound(f"no payment {payment_id!r}")
+    if invoice_id:
+        invoice = find_invoice(session, invoice_id)
+        target = placement.Target(
+            customer_pk=invoice.customer_pk, invoice_pk=invoice.id, sale_pk=invoice.pos_sale_pk
+        )
+    else:
+        customer = find_customer(session, customer_id or "")
+        target = placement.Target(customer_pk=customer.id)
+    now = clock.now()
+    claimed = session.execute(
+        update(Payment)
+        .where(Payment.id == payment_id, Payment.status == PaymentStatus.UNALLOCATED.value)
+        .values(status=PaymentStatus.PROCESSING.value, updated_at=now)
+        .returning(Payment.id)
+    ).first()
+    if not claimed:
+        raise AlreadyAllocated(f"payment {payment_id} is {payment.status}, not unallocated")
+    placed = placement.place(
+        session,
+        payment_id=payment_id,
+        amount_cents=payment.amount_cents,
+        target=target,
+        clock=clock,
+        from_suspense=True,
+    )
+    _store_placement(session, payment_id, placed, now)
+    return placed.status.value
+
+
+@dataclass(frozen=True)
+class ValidationAnswer:
+    result_code: str
+    result_desc: str
+
+    def body(self) -> dict[str, str]:
+        return {"ResultCode": self.result_code, "ResultDesc": self.result_desc}
+
+
+ACCEPT = ValidationAnswer("0", "Accepted")
+
+
+def validate(session: Session, *, payload: object, settings: C2BSettings) -> ValidationAnswer:
+    """Accept, or (when configured to) reject unknown accounts and impossible amounts."""
+    if not settings.reject_unknown_accounts:
+        return ACCEPT
+    try:
+        txn = parse_c2b(payload)
+    except PesadeskError as exc:
+        code = "C2B00013" if "amount" in exc.code or "Amount" in exc.message else "C2B00016"
+        return ValidationAnswer(code, "Rejected")
+    if placement.match_reference(session, txn.bill_ref) is None:
+        return ValidationAnswer("C2B00012", "Rejected")
+    return ACCEPT

@@ -1,0 +1,65 @@
+"""Money is integer cents inside pesadesk; Decimal only at the edges.
+
+Daraja sends amounts as strings ("5000.00") or JSON numbers (1.00); both are parsed
+through `Decimal` so that no float ever takes part in arithmetic.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from pesadesk.core.errors import InvalidAmount, LossyAmount
+
+CENTS = 100
+
+
+def to_cents(value: object) -> int:
+    """Exact cents of `value` (str, int, Decimal); refuses anything lossy or non-numeric."""
+    if isinstance(value, bool):
+        raise InvalidAmount(f"amount must be a number, got {value!r}")
+    if isinstance(value, float):
+        # JSON numbers decoded without parse_float=Decimal: go through their shortest repr.
+        value = repr(value)
+    if isinstance(value, str):
+        value = value.strip().replace(",", "")
+    try:
+        amount = Decimal(value)  # type: ignore[arg-type]
+    except (InvalidOperation, TypeError, ValueError):
+        raise InvalidAmount(f"amount must be a number, got {value!r}") from None
+    if not amount.is_finite():
+        raise InvalidAmount(f"amount must be finite, got {value!r}")
+    cents = amount * CENTS
+    if cents != cents.to_integral_value():
+        raise LossyAmount(f"amount {value!r} has more than 2 decimal places")
+    return int(cents)
+
+
+def positive_cents(value: object) -> int:
+    """Like `to_cents`, but zero and negative amounts are refused."""
+    cents = to_cents(value)
+    if cents <= 0:
+        raise InvalidAmount(f"amount must be greater than zero, got {value!r}")
+    return cents
+
+
+def whole_shillings(cents: int) -> int:
+    """Shillings for STK Push and B2C, which take whole numbers only; never rounds."""
+    if cents % CENTS:
+        raise LossyAmount(f"M-Pesa takes whole shillings; {format_kes(cents)} is not one")
+    return cents // CENTS
+
+
+def to_json_number(cents: int) -> float:
+    """Shillings as a JSON number for output only (exact for any realistic amount)."""
+    return cents / CENTS
+
+
+def to_decimal(cents: int) -> Decimal:
+    return Decimal(cents) / CENTS
+
+
+def format_kes(cents: int) -> str:
+    """`KES 1,234.50`, as people read it."""
+    sign = "-" if cents < 0 else ""
+    shillings, rest = divmod(abs(cents), CENTS)
+    return f"{sign}KES {shillings:,}.{rest:02d}"

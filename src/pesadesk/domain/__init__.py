@@ -1,1 +1,0 @@
-"""Pure business rules: no I/O, no FastAPI, no SQLAlchemy. Where a bug costs real money."""

@@ -1,0 +1,123 @@
+"""Numbers for the dashboard and `GET /api/stats`, computed from the rows every time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, func, select, true
+from sqlalchemy.orm import Session
+
+from pesadesk.core.money import to_json_number
+from pesadesk.core.statuses import PaymentStatus as P
+from pesadesk.db.models import Order, Payment, Refund, WebhookLog
+from pesadesk.stk.rules import PAID_STATUSES, OrderStatus
+
+ARRIVED = (P.COMPLETED.value, P.REFUNDED.value, P.PARTIALLY_REFUNDED.value)
+FAILED = (P.FAILED.value, P.CANCELLED.value, P.TIMEOUT.value)
+
+
+def _between(column: Any, start: datetime | None, end: datetime | None) -> ColumnElement[bool]:
+    condition: ColumnElement[bool] = true()
+    if start is not None:
+        condition = condition & (column >= start)
+    if end is not None:
+        condition = condition & (column < end)
+    return condition
+
+
+def _sum_if(condition: ColumnElement[bool], value: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
+
+
+def compute(
+    session: Session, *, start: datetime | None = None, end: datetime | None = None
+) -> dict[str, Any]:
+    paid_orders = [s.value for s in PAID_STATUSES]
+    orders = session.execute(
+        select(
+            func.count(),
+            _sum_if(Order.status == OrderStatus.PENDING.value, 1),
+            _sum_if(Order.status == OrderStatus.DELIVERED.value, 1),
+            _sum_if(Order.status.in_(paid_orders), Order.amount_cents),
+        ).where(_between(Order.created_at, start, end))
+    ).one()
+    payments = session.execute(
+        select(
+            func.count(),
+            _sum_if(Payment.status.in_(ARRIVED), 1),
+            _sum_if(Payment.status.in_(FAILED), 1),
+            _sum_if(Payment.status.in_([*ARRIVED, P.UNALLOCATED.value]), Payment.amount_cents),
+            _sum_if(Payment.status == P.UNALLOCATED.value, 1),
+            _sum_if(Payment.status == P.UNALLOCATED.value, Payment.amount_cents),
+            _sum_if(Payment.status == P.PROCESSING.value, 1),
+        ).where(_between(Payment.created_at, start, end))
+    ).one()
+    hooks = session.execute(
+        select(
+            func.count(),
+            _sum_if(WebhookLog.processed.is_(True), 1),
+            _sum_if(WebhookLog.is_duplicate.is_(True), 1),
+            _sum_if(WebhookLog.flagged.is_(True), 1),
+        ).where(_between(WebhookLog.received_at, start, end))
+    ).one()
+    refunded_cents = int(
+        session.execute(
+            select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(
+                Refund.kind == "refund",
+                Refund.status == "completed",
+                _between(Refund.updated_at, start, end),
+            )
+        ).scalar_one()
+    )
+    received = int(payments[3])
+    return {
+        "total_orders": int(orders[0]),
+        "pending_orders": int(orders[1]),
+        "delivered_orders": int(orders[2]),
+        "total_revenue": to_json_number(int(orders[3])),
+        "total_payments": int(payments[0]),
+        "completed_payments": int(payments[1]),
+        "failed_payments": int(payments[2]),
+        "payment_revenue": to_json_number(received - refunded_cents),
+        "refunded_amount": to_json_number(refunded_cents),
+        "unallocated_payments": int(payments[4]),
+        "unallocated_amount": to_json_number(int(payments[5])),
+        "processing_payments": int(payments[6]),
+        "callbacks_received": int(hooks[0]),
+        "duplicate_callbacks": int(hooks[2]),
+        "flagged_callbacks": int(hooks[3]),
+        "webhook_success_rate": round(int(hooks[1]) / int(hooks[0]), 4) if hooks[0] else None,
+    }
+
+
+def daily(
+    session: Session, *, start: datetime | None = None, end: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Payments per East Africa Time day, for charts."""
+    if session.get_bind().dialect.name == "postgresql":
+        day = func.to_char(func.timezone("Africa/Nairobi", Payment.created_at), "YYYY-MM-DD")
+    else:
+        day = func.strftime("%Y-%m-%d", Payment.created_at, "+3 hours")
+    rows = session.execute(
+        select(
+            day.label("day"),
+            func.count(),
+            _sum_if(Payment.status.in_(ARRIVED), 1),
+            _sum_if(Payment.status.in_([*ARRIVED, P.UNALLOCATED.value]), Payment.amount_cents),
+            _sum_if(Payment.status.in_(FAILED), 1),
+        )
+        .where(_between(Payment.created_at, start, end))
+        .group_by(day)
+        .order_by(day)
+    ).all()
+    return [
+        {
+            "date": str(d),
+            "payments": int(n),
+            "completed_payments": int(ok),
+            "amount_received": to_json_number(int(amount)),
+            "failed_payments": int(failed),
+        }
+        for d, n, ok, amount, failed in rows
+    ]
