@@ -17,14 +17,14 @@ from pesadesk.config import Settings
 from pesadesk.db import migrate
 from pesadesk.db.models import Base
 from pesadesk.db.session import Database
-from pesadesk.emulator.fixtures import (
+from pesadesk.emulator.state import EmulatorConfig
+from pesadesk.testing import FrozenClock, fresh_postgres_database
+from pesadesk.testing.emulator import (
     CallbackSink,
     RunningEmulator,
     callback_sink,
     running_emulator,
 )
-from pesadesk.emulator.state import EmulatorConfig
-from pesadesk.testing import FrozenClock, fresh_postgres_database
 
 PG_URL = os.environ.get("PESADESK_TEST_PG_URL")
 ADMIN_KEY = "test-admin-key-0123456789"

@@ -103,7 +103,7 @@ def run_demo(*, port: int, data_dir: Path) -> None:
     from pesadesk.emulator.app import create_emulator_app
     from pesadesk.emulator.whatsapp_sink import WhatsAppSink
     from pesadesk.log import configure_logging
-    from pesadesk.testing import serve_in_thread
+    from pesadesk.serving import serve_in_thread
 
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / "demo.db"

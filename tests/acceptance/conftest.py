@@ -14,10 +14,10 @@ import pytest
 from pesadesk.api.app import create_app
 from pesadesk.config import Settings
 from pesadesk.db.session import Database
-from pesadesk.emulator.fixtures import RunningEmulator, running_emulator
 from pesadesk.emulator.state import EmulatorConfig
 from pesadesk.emulator.whatsapp_sink import WhatsAppSink
 from pesadesk.testing import free_port, serve_in_thread
+from pesadesk.testing.emulator import RunningEmulator, running_emulator
 from tests.conftest import ADMIN_KEY
 
 ADMINS = ["254700111111", "254700222222"]

@@ -15,10 +15,10 @@ from pesadesk.api.app import create_app
 from pesadesk.core.clock import SystemClock
 from pesadesk.db.models import LedgerEntry, OutboxMessage, Payment
 from pesadesk.db.session import Database
-from pesadesk.emulator.fixtures import running_emulator
 from pesadesk.ledger.verify import verify
 from pesadesk.pipeline import ingest as webhooks
 from pesadesk.testing import free_port, serve_in_thread
+from pesadesk.testing.emulator import running_emulator
 from tests.acceptance.conftest import ADMIN_KEY, ADMINS, Desk, desk_settings, wait_until
 
 pytestmark = pytest.mark.slow

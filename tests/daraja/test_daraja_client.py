@@ -34,8 +34,8 @@ from pesadesk.daraja.errors import (
     DuplicateOriginatorConversationID,
     TransactionNotFound,
 )
-from pesadesk.emulator.fixtures import CallbackSink, RunningEmulator
 from pesadesk.emulator.scenarios import named_scenario
+from pesadesk.testing.emulator import CallbackSink, RunningEmulator
 
 T = TypeVar("T")
 

@@ -19,7 +19,7 @@ from pesadesk.daraja.credentials import (
     generate_self_signed,
 )
 from pesadesk.daraja.errors import DarajaConfigError
-from pesadesk.emulator.fixtures import CallbackSink, RunningEmulator
+from pesadesk.testing.emulator import CallbackSink, RunningEmulator
 
 PASSWORD = "Safaricom999!*!"
 

@@ -15,9 +15,9 @@ from cryptography import x509
 
 from pesadesk.core.clock import daraja_timestamp
 from pesadesk.daraja.client import stk_password
-from pesadesk.emulator.fixtures import CallbackSink, RunningEmulator
 from pesadesk.emulator.scenarios import MAGIC_NUMBERS, scenario_for_phone
 from pesadesk.emulator.state import SANDBOX_PASSKEY
+from pesadesk.testing.emulator import CallbackSink, RunningEmulator
 
 PHONE = "254712345678"
 BASIC = "Basic " + base64.b64encode(b"any-key:any-secret").decode()

@@ -1,6 +1,6 @@
 """A Daraja emulator shipped with pesadesk: our stripe-mock for M-Pesa.
 
-Used in process by tests (`pesadesk.emulator.fixtures`) and standalone by
+Used in process by tests (`pesadesk.testing.emulator`) and standalone by
 `pesadesk emulator`. It imitates Daraja's paths, validation, answers and callbacks.
 """
 

@@ -29,7 +29,7 @@ from pesadesk.daraja.client import DarajaConfig
 from pesadesk.daraja.credentials import encrypt_security_credential
 from pesadesk.emulator.app import Emulator, create_emulator_app
 from pesadesk.emulator.state import EmulatorConfig, EmulatorState
-from pesadesk.testing import serve_in_thread
+from pesadesk.serving import serve_in_thread
 
 __all__ = [
     "CallbackSink",
