@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pesadesk.accounts.daraja import c2b_config
 from pesadesk.config import Settings, load_settings
 from pesadesk.core.clock import SystemClock
 from pesadesk.core.errors import PesadeskError
@@ -366,14 +367,13 @@ def _register_daraja_commands() -> None:
         import asyncio
 
         from pesadesk.c2b.pull import pull_missed
-        from pesadesk.daraja.client import DarajaClient, DarajaConfig
+        from pesadesk.daraja.client import DarajaClient
 
         settings = _settings(config)
         db = _database(settings)
-        mpesa = settings.payments.mpesa
 
         async def run() -> None:
-            daraja_config = DarajaConfig.from_c2b(mpesa, settings.payments.c2b)
+            daraja_config = c2b_config(settings)
             async with DarajaClient(daraja_config) as daraja:
                 result = await pull_missed(db=db, daraja=daraja, clock=SystemClock(), hours=hours)
             typer.echo(f"{result.seen} transaction(s) seen, {len(result.recorded)} recovered")

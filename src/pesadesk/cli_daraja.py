@@ -26,11 +26,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from pesadesk.accounts.daraja import b2c_config, c2b_config
 from pesadesk.config import Settings, load_settings
 from pesadesk.core.errors import PesadeskError
 from pesadesk.core.money import format_kes, positive_cents
 from pesadesk.daraja.callbacks import AccountBalanceResult, parse_account_balance_result
-from pesadesk.daraja.client import DarajaClient, DarajaConfig
+from pesadesk.daraja.client import DarajaClient
 from pesadesk.daraja.credentials import (
     certificate_pem,
     encrypt_security_credential,
@@ -188,7 +189,7 @@ def c2b_register(
     c2b = settings.payments.c2b
     confirmation = with_webhook_token(c2b.confirmation_url, settings)
     validation = with_webhook_token(c2b.validation_url, settings)
-    daraja_config = DarajaConfig.from_c2b(settings.payments.mpesa, c2b)
+    daraja_config = c2b_config(settings, shortcode=c2b.shortcode)
 
     async def run() -> Any:
         async with DarajaClient(daraja_config) as daraja:
@@ -224,7 +225,7 @@ def c2b_simulate(
     except PesadeskError as exc:
         err.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(2) from None
-    daraja_config = DarajaConfig.from_c2b(settings.payments.mpesa, settings.payments.c2b)
+    daraja_config = c2b_config(settings)
 
     async def run() -> Any:
         async with DarajaClient(daraja_config) as daraja:
@@ -291,7 +292,7 @@ def balance_command(
     if not b2c.configured:
         err.print("[red]M-Pesa B2C (refunds) not configured. Contact admin.[/red]")
         raise typer.Exit(2)
-    daraja_config = DarajaConfig.from_b2c(b2c)
+    daraja_config = b2c_config(settings)
 
     async def run() -> AccountBalanceResult:
         async with (

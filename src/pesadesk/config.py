@@ -18,12 +18,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-PLACEHOLDER_SECRETS = frozenset({"", "...", "changeme", "change-me", "secret", "xxx", "todo"})
-
-
-def is_placeholder(secret: SecretStr | None) -> bool:
-    """A secret nobody has filled in yet (the sample config's `"..."`)."""
-    return secret is None or secret.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS
+from pesadesk.core.placeholders import is_placeholder
 
 
 class WhatsAppSettings(BaseModel):

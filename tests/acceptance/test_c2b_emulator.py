@@ -9,18 +9,17 @@ from typing import Any
 
 import pytest
 
+from pesadesk.accounts.daraja import c2b_config
 from pesadesk.c2b.pull import PullResult, pull_missed
 from pesadesk.core.clock import SystemClock
-from pesadesk.daraja.client import DarajaClient, DarajaConfig
+from pesadesk.daraja.client import DarajaClient
 from tests.acceptance.conftest import Desk, wait_until
 
 pytestmark = pytest.mark.slow
 
 
 def daraja_for(desk: Desk) -> DarajaClient:
-    return DarajaClient(
-        DarajaConfig.from_c2b(desk.settings.payments.mpesa, desk.settings.payments.c2b)
-    )
+    return DarajaClient(c2b_config(desk.settings))
 
 
 def open_invoice(desk: Desk, amount: int) -> dict[str, Any]:

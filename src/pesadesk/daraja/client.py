@@ -1,8 +1,7 @@
 """The Daraja client: typed, async, on httpx, with a transport seam for tests.
 
-One `DarajaClient` per set of credentials: build it from `payments.mpesa` for STK Push
-and C2B, and from `payments.b2c` for refunds, balance, status and reversal
-(`DarajaConfig.from_mpesa(...)`, `DarajaConfig.from_b2c(...)`).
+One `DarajaClient` per set of credentials, given as a plain `DarajaConfig`: the client
+never reads pesadesk's configuration (`pesadesk.accounts.daraja` builds the configs).
 
 Retries: lookups and registrations are retried with capped exponential backoff on 5xx
 answers and network errors. STK Push, B2C and Reversal move money and are sent exactly
@@ -19,7 +18,7 @@ import random
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Final, Literal, Self, TypeVar
@@ -27,10 +26,10 @@ from typing import Any, Final, Literal, Self, TypeVar
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from pesadesk.config import B2CSettings, C2BSettings, MpesaSettings, is_placeholder
 from pesadesk.core.clock import Clock, SystemClock, daraja_timestamp, to_eat
 from pesadesk.core.money import whole_shillings
 from pesadesk.core.phone import normalize_phone
+from pesadesk.core.placeholders import is_placeholder
 from pesadesk.daraja.auth import TOKEN_PATH, DarajaAuth
 from pesadesk.daraja.errors import (
     DarajaConfigError,
@@ -68,7 +67,6 @@ from pesadesk.daraja.schemas import (
     TransactionStatusRequest,
     TransactionType,
 )
-from pesadesk.secrets import unseal
 
 __all__ = [
     "FORBIDDEN_URL_WORDS",
@@ -128,43 +126,6 @@ class DarajaConfig:
         if self.base_url:
             return self.base_url.rstrip("/")
         return SANDBOX_URL if self.sandbox else PRODUCTION_URL
-
-    @classmethod
-    def from_mpesa(cls, mpesa: MpesaSettings, **overrides: Any) -> Self:
-        """STK Push and C2B credentials (`payments.mpesa`)."""
-        config = cls(
-            consumer_key=mpesa.consumer_key,
-            consumer_secret=mpesa.consumer_secret,
-            sandbox=mpesa.sandbox,
-            base_url=mpesa.base_url,
-            shortcode=mpesa.shortcode,
-            passkey=mpesa.passkey,
-            transaction_type=mpesa.transaction_type,
-            till_number=mpesa.till_number,
-            callback_url=mpesa.callback_url,
-        )
-        return replace(config, **overrides)
-
-    @classmethod
-    def from_b2c(cls, b2c: B2CSettings, **overrides: Any) -> Self:
-        """Refund credentials (`payments.b2c`): B2C, status, balance, reversal."""
-        config = cls(
-            consumer_key=b2c.consumer_key,
-            consumer_secret=b2c.consumer_secret,
-            sandbox=b2c.sandbox,
-            base_url=b2c.base_url,
-            shortcode=b2c.shortcode,
-            initiator_name=b2c.initiator_name,
-            security_credential=unseal(b2c.security_credential),
-            result_url=b2c.callback_url,
-            timeout_url=b2c.timeout_url,
-        )
-        return replace(config, **overrides)
-
-    @classmethod
-    def from_c2b(cls, mpesa: MpesaSettings, c2b: C2BSettings, **overrides: Any) -> Self:
-        """C2B register/simulate/pull: the mpesa app's credentials, the C2B shortcode."""
-        return cls.from_mpesa(mpesa, shortcode=c2b.shortcode, **overrides)
 
 
 def stk_password(shortcode: str, passkey: str, timestamp: str) -> str:

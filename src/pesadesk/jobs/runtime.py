@@ -10,11 +10,12 @@ from typing import Any
 
 import httpx
 
+from pesadesk.accounts.daraja import b2c_config, c2b_config, stk_config
 from pesadesk.b2c import refunds
 from pesadesk.c2b import pull
 from pesadesk.config import Settings
 from pesadesk.core.clock import Clock
-from pesadesk.daraja.client import DarajaClient, DarajaConfig
+from pesadesk.daraja.client import DarajaClient
 from pesadesk.db.session import Database
 from pesadesk.metrics import Metrics
 from pesadesk.notify import daily
@@ -70,7 +71,7 @@ def build_runtime(
 ) -> Runtime:
     hooks = metrics.daraja_hooks() if metrics is not None else None
     daraja = DarajaClient(
-        DarajaConfig.from_mpesa(settings.payments.mpesa),
+        stk_config(settings),
         transport=daraja_transport,
         clock=clock,
         event_hooks=hooks,
@@ -86,7 +87,7 @@ def build_runtime(
         return await stk.sweep(db=db, daraja=daraja, settings=settings, clock=clock)
 
     pull_daraja = DarajaClient(
-        DarajaConfig.from_c2b(settings.payments.mpesa, settings.payments.c2b),
+        c2b_config(settings),
         transport=daraja_transport,
         clock=clock,
         event_hooks=hooks,
@@ -103,7 +104,7 @@ def build_runtime(
 
     b2c = (
         DarajaClient(
-            DarajaConfig.from_b2c(settings.payments.b2c),
+            b2c_config(settings),
             transport=daraja_transport,
             clock=clock,
             event_hooks=hooks,

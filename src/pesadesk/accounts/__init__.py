@@ -1,0 +1,1 @@
+"""Collection accounts: which shortcode and which credentials each Daraja call uses."""
