@@ -165,6 +165,21 @@ class Payment(Base):
     )
 
 
+class LedgerJournal(Base):
+    """A journal's header, written after its legs: the database refuses it unless the legs
+    balance, refuses legs for a journal already closed, and (the legs' deferred foreign key)
+    refuses a commit with legs but no header. Headers and legs are never updated or deleted.
+    """
+
+    __tablename__ = "ledger_journals"
+
+    journal_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    reference: Mapped[str | None] = mapped_column(String(100))
+    memo: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
 class LedgerEntry(Base):
     """One immutable leg of a money movement. Rows are never updated or deleted.
 
@@ -175,7 +190,10 @@ class LedgerEntry(Base):
     __tablename__ = "ledger_entries"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    journal_id: Mapped[str] = mapped_column(String(80), index=True)
+    journal_id: Mapped[str] = mapped_column(
+        ForeignKey("ledger_journals.journal_id", deferrable=True, initially="DEFERRED"),
+        index=True,
+    )
     kind: Mapped[str] = mapped_column(String(30))
     account: Mapped[str] = mapped_column(String(20))
     customer_pk: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -200,6 +218,9 @@ class WebhookLog(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     source: Mapped[str] = mapped_column(String(30))
+    # How it reached us: `callback` (Safaricom over HTTP), `pull` (Pull Transactions),
+    # `statement` (a statement row imported by a person).
+    origin: Mapped[str] = mapped_column(String(12), default="callback", server_default="callback")
     raw_body: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     remote_addr: Mapped[str | None] = mapped_column(String(64))
@@ -208,10 +229,17 @@ class WebhookLog(Base):
     is_duplicate: Mapped[bool] = mapped_column(Boolean, default=False)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     error: Mapped[str | None] = mapped_column(Text)
+    # Why it is not processed: `invalid` (malformed), `review` (needs a person), `refused`
+    # (token or address), `transient` (lock timeout, deadlock: retried), `failed` (other).
+    error_kind: Mapped[str | None] = mapped_column(String(12))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    __table_args__ = (Index(None, "processed", "flagged", "received_at"),)
+    __table_args__ = (
+        Index(None, "processed", "flagged", "received_at"),
+        Index(None, "source", "external_id"),
+    )
 
 
 class ApiKey(Base):
@@ -219,6 +247,7 @@ class ApiKey(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
+    owner: Mapped[str] = mapped_column(String(100), default="", server_default="")
     role: Mapped[str] = mapped_column(String(20))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))
@@ -228,6 +257,22 @@ class ApiKey(Base):
     __table_args__ = (
         CheckConstraint("role IN ('viewer', 'operator', 'admin')", name="role_known"),
     )
+
+
+class Event(Base):
+    """A money change, written in the transaction that made it (CONTRACT §10). `data` is
+    the changed object as the API shows it."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(40), unique=True)
+    type: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(100))
+    data: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+    __table_args__ = (Index(None, "type", "id"),)
 
 
 class Sequence(Base):

@@ -55,6 +55,10 @@ def _insert_legs(count: int) -> Sql:
     )
 
 
+_CLOSE_JOURNAL = Sql(
+    "INSERT INTO ledger_journals (journal_id, kind, reference, memo, created_at) "
+    "VALUES (:journal_id, :kind, :reference, :memo, :created_at)"
+)
 _CHANGE_BALANCE = Sql(
     "UPDATE customers SET balance_cents = balance_cents + :delta, updated_at = :now WHERE id = :id"
 )
@@ -88,7 +92,10 @@ def write_legs(
     journal_id: str,
     now: datetime,
     payment_id: str | None = None,
+    memo: str | None = None,
 ) -> None:
+    """Post one journal: its legs, then its header, which the database accepts only if
+    the legs balance (and after which it accepts no more legs for it)."""
     if not ledger.is_balanced(legs):
         raise ValueError(f"journal {journal_id} does not balance")
     conn = conn_of(session)
@@ -109,6 +116,12 @@ def write_legs(
             }
         )
     _insert_legs(len(legs)).run(conn, params)
+    kind, _, subject = journal_id.partition(":")
+    _CLOSE_JOURNAL.run(
+        conn,
+        {"journal_id": journal_id, "kind": kind, "reference": payment_id or subject or None,
+         "memo": memo, "created_at": params["created_at"]},
+    )  # fmt: skip
 
 
 def change_balance(session: Session, customer_pk: int, delta_cents: int, now: datetime) -> None:
