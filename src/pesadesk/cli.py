@@ -241,19 +241,20 @@ def webhooks_reprocess(
     config: ConfigOption = None,
 ) -> None:
     """Re-run logged callbacks that failed; a re-run never credits twice."""
-    from pesadesk.pipeline import ingest as webhooks
+    from pesadesk.pipeline.rerun import failed_log_ids, reprocess
+    from pesadesk.pipeline.run import Pipeline
 
     if (log_id is None) == (not all_failed):
         err.print("give --id N or --all-failed")
         raise typer.Exit(2)
     settings = _settings(config)
     db = _database(settings)
-    ids = [log_id] if log_id is not None else webhooks.failed_log_ids(db)
-    clock = SystemClock()
+    ids = [log_id] if log_id is not None else failed_log_ids(db)
+    pipeline = Pipeline(db, settings, SystemClock())
     failures = 0
     for entry_id in ids:
         try:
-            done = webhooks.reprocess(db, log_id=entry_id, settings=settings, clock=clock)
+            done = reprocess(pipeline, log_id=entry_id).outcome is not None
         except PesadeskError as exc:
             err.print(f"#{entry_id}: {exc.message}")
             failures += 1
@@ -368,6 +369,7 @@ def _register_daraja_commands() -> None:
 
         from pesadesk.c2b.pull import pull_missed
         from pesadesk.daraja.client import DarajaClient
+        from pesadesk.pipeline.run import Pipeline
 
         settings = _settings(config)
         db = _database(settings)
@@ -375,7 +377,8 @@ def _register_daraja_commands() -> None:
         async def run() -> None:
             daraja_config = c2b_config(settings)
             async with DarajaClient(daraja_config) as daraja:
-                result = await pull_missed(db=db, daraja=daraja, clock=SystemClock(), hours=hours)
+                pipeline = Pipeline(db, settings, SystemClock())
+                result = await pull_missed(pipeline=pipeline, daraja=daraja, hours=hours)
             typer.echo(f"{result.seen} transaction(s) seen, {len(result.recorded)} recovered")
             for trans_id in result.recorded:
                 typer.echo(f"recovered {trans_id}")

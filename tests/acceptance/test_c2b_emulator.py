@@ -13,6 +13,7 @@ from pesadesk.accounts.daraja import c2b_config
 from pesadesk.c2b.pull import PullResult, pull_missed
 from pesadesk.core.clock import SystemClock
 from pesadesk.daraja.client import DarajaClient
+from pesadesk.pipeline.run import Pipeline
 from tests.acceptance.conftest import Desk, wait_until
 
 pytestmark = pytest.mark.slow
@@ -74,7 +75,8 @@ def test_pull_transactions_recover_a_missed_confirmation(desk: Desk) -> None:
 
     async def pull() -> PullResult:
         async with daraja_for(desk) as daraja:
-            return await pull_missed(db=desk.db, daraja=daraja, clock=SystemClock(), hours=1)
+            pipeline = Pipeline(desk.db, desk.settings, SystemClock())
+            return await pull_missed(pipeline=pipeline, daraja=daraja, hours=1)
 
     first = asyncio.run(pull())
     assert len(first.recorded) == 1
@@ -82,3 +84,11 @@ def test_pull_transactions_recover_a_missed_confirmation(desk: Desk) -> None:
     second = asyncio.run(pull())
     assert (second.seen, second.recorded) == (1, [])
     assert len(desk.api.get("/api/payments").json()) == 1
+    logged = desk.api.get("/api/webhooks/logs", params={"source": "c2b_confirmation"}).json()
+    [entry] = logged["data"]  # the message the shilling came by
+    assert (entry["source"], entry["origin"], entry["processed"]) == (
+        "c2b_confirmation",
+        "pull",
+        True,
+    )
+    assert entry["external_id"] == first.recorded[0]

@@ -52,8 +52,9 @@ def refund(desk: Desk, payment_id: str, **body: Any) -> httpx.Response:
     return desk.api.post(f"/api/payments/{payment_id}/refund", json=body)
 
 
-def other_admin(desk: Desk) -> dict[str, str]:
-    key = desk.api.post("/api/keys", json={"role": "admin", "name": "second-admin"}).json()
+def other_admin(desk: Desk, owner: str | None = "Second Admin") -> dict[str, str]:
+    body = {"role": "admin", "name": "second-admin", "owner": owner}
+    key = desk.api.post("/api/keys", json=body).json()
     return {"Authorization": f"Bearer {key['key']}"}
 
 
@@ -140,7 +141,7 @@ def test_large_refund_needs_a_second_admin(desk: Desk) -> None:
     assert pending.json()["status"] == "pending_approval"
     refund_id = pending.json()["refund_id"]
     own = desk.api.post(f"/api/refunds/{refund_id}/approve")
-    assert (own.status_code, own.json()["code"]) == (403, "self_approval")
+    assert (own.status_code, own.json()["code"]) == (403, "same_person")
     second = other_admin(desk)
     approved = desk.api.post(f"/api/refunds/{refund_id}/approve", headers=second)
     assert approved.status_code == 200, approved.text
@@ -421,3 +422,19 @@ def test_transaction_status_for_another_amount_does_not_settle_a_refund(
     assert desk.api.get(f"/api/payments/{payment['id']}").json()["status"] == "completed"
     beyond = refund(desk, payment["id"], amount=751)  # 50 is still reserved
     assert (beyond.status_code, beyond.json()["code"]) == (422, "refund_amount_invalid")
+
+
+def test_a_second_key_of_the_same_person_cannot_approve(desk: Desk) -> None:
+    """An admin who asked for a large refund mints another admin key for themselves
+    (the owner defaults to theirs): that key is refused too, and the minting and the
+    revoking of keys are in the audit trail."""
+    payment = paid_order(desk, 20_000)
+    refund_id = refund(desk, payment["id"], amount=6000).json()["refund_id"]
+    minted = desk.api.post("/api/keys", json={"role": "admin", "name": "my-other-key"}).json()
+    same_person = {"Authorization": f"Bearer {minted['key']}"}
+    refused = desk.api.post(f"/api/refunds/{refund_id}/approve", headers=same_person)
+    assert (refused.status_code, refused.json()["code"]) == (403, "same_person")
+    assert desk.api.get(f"/api/refunds/{refund_id}").json()["status"] == "pending_approval"
+    assert desk.api.delete(f"/api/keys/{minted['id']}").status_code == 204
+    actions = [e["action"] for e in desk.api.get("/api/audit").json()["data"]]
+    assert {"api_key.created", "api_key.revoked"} <= set(actions)

@@ -16,7 +16,8 @@ from pesadesk.core.clock import SystemClock
 from pesadesk.db.models import LedgerEntry, OutboxMessage, Payment
 from pesadesk.db.session import Database
 from pesadesk.ledger.verify import verify
-from pesadesk.pipeline import ingest as webhooks
+from pesadesk.pipeline.rerun import rerun_flagged
+from pesadesk.pipeline.run import Pipeline
 from pesadesk.testing import free_port, serve_in_thread
 from pesadesk.testing.emulator import running_emulator
 from tests.acceptance.conftest import ADMIN_KEY, ADMINS, Desk, desk_settings, wait_until
@@ -335,9 +336,9 @@ def test_callback_that_beats_our_record_is_applied_once_we_know_its_id(desk: Des
             .where(Payment.id == started["payment_id"])
             .values(provider_ref="ws_CO_EARLY0001")
         )
-    rerun = webhooks.rerun_flagged(
-        desk.db, source="stk", external_id="ws_CO_EARLY0001", settings=desk.settings,
-        clock=SystemClock(),
+    rerun = rerun_flagged(
+        Pipeline(desk.db, desk.settings, SystemClock()), source="stk",
+        external_id="ws_CO_EARLY0001",
     )  # fmt: skip
     assert rerun == [entry["id"]]
     done = desk.api.get(f"/api/payments/{started['payment_id']}").json()

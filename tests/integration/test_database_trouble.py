@@ -19,7 +19,8 @@ from pesadesk.api.app import create_app
 from pesadesk.config import Settings
 from pesadesk.db.models import Payment, WebhookLog
 from pesadesk.db.session import PING_AFTER_IDLE_SECONDS, Database, normalize_url
-from pesadesk.pipeline.ingest import recover_stranded
+from pesadesk.pipeline.rerun import recover_stranded
+from pesadesk.pipeline.run import Pipeline
 from pesadesk.testing import FrozenClock
 from tests.conftest import ADMIN_KEY
 from tests.helpers import CONFIRMATION, c2b_body, pay
@@ -112,10 +113,7 @@ def test_callback_hitting_a_lock_timeout_is_run_again_by_itself(
 
             def recovery_pass() -> int:
                 return recover_stranded(
-                    impatient_db,
-                    settings=settings_used,
-                    clock=clock,
-                    older_than=timedelta(seconds=5),
+                    Pipeline(impatient_db, settings_used, clock), older_than=timedelta(seconds=5)
                 )
 
             assert [recovery_pass(), recovery_pass()] == [1, 0]  # credited once, then nothing

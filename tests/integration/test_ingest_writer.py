@@ -11,11 +11,14 @@ from sqlalchemy import func, select
 
 from pesadesk.config import Settings
 from pesadesk.core.errors import StorageUnavailable
+from pesadesk.core.statuses import WebhookSource
 from pesadesk.db.models import Payment, WebhookLog
 from pesadesk.db.session import Database
 from pesadesk.ledger.verify import verify
-from pesadesk.pipeline import ingest as webhooks
-from pesadesk.pipeline.writer import IngestWriter, Job
+from pesadesk.pipeline import registry
+from pesadesk.pipeline.contract import Plan
+from pesadesk.pipeline.run import Job, Pipeline
+from pesadesk.pipeline.writer import IngestWriter
 from pesadesk.testing import FrozenClock
 from tests.helpers import c2b_body
 
@@ -31,8 +34,7 @@ def test_a_batch_commits_together_and_answers_each(
     one kept error, one duplicate, and every job answered."""
     good = [json.dumps(c2b_body("10.00", "NOBODY", txn=f"GRP{n:05d}")).encode() for n in range(5)]
     jobs = _jobs([*good, b"{not json", good[0]])
-    writer = IngestWriter(db, settings, clock, threads=1)
-    writer._run(jobs)
+    Pipeline(db, settings, clock).run(jobs)
     results = [job.future.result(timeout=5) for job in jobs]
     assert [r.error is None for r in results] == [True] * 5 + [False, True]
     assert results[6].outcome is not None
@@ -49,20 +51,25 @@ def test_a_failure_inside_the_batch_redoes_each_alone(
 ) -> None:
     """A processor that blows up mid-batch rolls the batch back; each callback is then
     redone alone, so the good ones land and the bad one is kept with its reason."""
-    real = webhooks.PROCESSORS["c2b_validation"]
 
-    def explode(*args: Any) -> Any:
-        raise RuntimeError("validation broke")
+    class Explode:
+        def external_id(self, message: Any) -> None:
+            return None
 
-    monkeypatch.setitem(webhooks.PROCESSORS, "c2b_validation", explode)
+        def plan(self, *args: Any) -> Plan:
+            return Plan()
+
+        def apply(self, *args: Any) -> Any:
+            raise RuntimeError("validation broke")
+
+    monkeypatch.setitem(registry.HANDLERS, WebhookSource.C2B_VALIDATION, Explode())
     good = [json.dumps(c2b_body("10.00", "NOBODY", txn=f"RDO{n:05d}")).encode() for n in range(3)]
     jobs = _jobs(good)
     jobs.insert(1, Job("c2b_validation", good[0], None, None))
-    IngestWriter(db, settings, clock, threads=1)._run(jobs)
+    Pipeline(db, settings, clock).run(jobs)
     results = [job.future.result(timeout=5) for job in jobs]
     assert [r.error is None for r in results] == [True, False, True, True]
     assert "validation broke" in (results[1].error or "")
-    monkeypatch.setitem(webhooks.PROCESSORS, "c2b_validation", real)
     with db.read() as session:
         assert session.execute(select(func.count()).select_from(Payment)).scalar_one() == 3
         assert verify(session).ok
@@ -75,7 +82,7 @@ def test_database_down_fails_every_job_with_storage_unavailable(
     dead = Database("postgresql://postgres@127.0.0.1:1/nowhere")
     try:
         jobs = _jobs([json.dumps(c2b_body("1.00", "X", txn="DEAD00001")).encode()] * 2)
-        IngestWriter(dead, settings, clock, threads=1)._run(jobs)
+        Pipeline(dead, settings, clock).run(jobs)
         for job in jobs:
             with pytest.raises(StorageUnavailable):
                 job.future.result(timeout=5)
@@ -87,14 +94,14 @@ def test_writer_threads_start_and_close_after_draining(
     db: Database, settings: Settings, clock: FrozenClock
 ) -> None:
     """Jobs submitted to a running writer are all answered before `close` returns."""
-    writer = IngestWriter(db, settings, clock, threads=2)
+    writer = IngestWriter(Pipeline(db, settings, clock), threads=2)
     writer.start()
     futures = [
         writer.submit(
-            source="c2b_confirmation",
-            raw=json.dumps(c2b_body("5.00", "NOBODY", txn=f"THR{n:05d}")).encode(),
-            remote_addr=None,
-            refused=None,
+            Job(
+                "c2b_confirmation",
+                json.dumps(c2b_body("5.00", "NOBODY", txn=f"THR{n:05d}")).encode(),
+            )
         )
         for n in range(40)
     ]

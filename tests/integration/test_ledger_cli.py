@@ -21,7 +21,7 @@ def test_verify_passes_then_catches_an_edited_invoice(
     """Exit 0 on data written by pesadesk; exit 1 naming the invoice after a hand edit."""
     with db.write() as session:
         cust = customers.create_customer(session, new=customers.NewCustomer("Ann"), clock=clock)
-        inv = invoices.create_invoice(
+        inv, _ = invoices.create_invoice(
             session, new=invoices.NewInvoice(cust.customer_id, 100_000), clock=clock
         )
         txn = C2BTransaction("VERIFY0001", 40_000, inv.invoice_id, None, None, None, None, None)

@@ -61,7 +61,7 @@ def test_money_in_equals_money_on_invoices_plus_credit(
         with db.write() as session:
             if action == "invoice":
                 new = invoices.NewInvoice(cust.customer_id, cents)
-                issued.append(invoices.create_invoice(session, new=new, clock=clock).invoice_id)
+                issued.append(invoices.create_invoice(session, new=new, clock=clock)[0].invoice_id)
                 continue
             ref = cust.customer_id
             if action == "pay_latest_invoice" and issued:

@@ -53,6 +53,11 @@ def test_stats_count_what_happened(client: TestClient, clock: FrozenClock) -> No
             "completed_payments": 2,
             "amount_received": 1349.5,
             "failed_payments": 0,
+            "stk": 0.0,
+            "c2b": 1349.5,
+            "refunded": 0.0,
+            "net": 1349.5,
+            "success_rate": 1.0,
         }
     ]
     later = client.get("/api/stats", params={"from": "2026-02-07"}).json()

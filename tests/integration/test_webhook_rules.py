@@ -17,9 +17,12 @@ from sqlalchemy import insert
 from pesadesk.api.app import create_app
 from pesadesk.config import Settings
 from pesadesk.core.phone import phone_hash
+from pesadesk.core.statuses import WebhookSource
 from pesadesk.db.models import WebhookLog
 from pesadesk.db.session import Database
-from pesadesk.pipeline import ingest as webhooks
+from pesadesk.pipeline import registry
+from pesadesk.pipeline.rerun import failed_log_ids, recover_stranded
+from pesadesk.pipeline.run import Pipeline
 from pesadesk.testing import FrozenClock, serve_in_thread
 from tests.helpers import CONFIRMATION, c2b_body, customer, invoice, pay
 from tests.integration.api_support import (
@@ -50,23 +53,30 @@ SEED_PAYMENT_KEYS = {
 }  # fmt: skip
 
 
-def _failing_processor(real: Any) -> Any:
-    """A confirmation processor that does all the real work and then blows up."""
+class _Failing:
+    """A confirmation handler that does all the real work and then blows up."""
 
-    def process(session: Any, payload: Any, settings: Settings, clock: Any) -> Any:
-        real(session, payload, settings, clock)
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def external_id(self, message: Any) -> Any:
+        return self.real.external_id(message)
+
+    def plan(self, session: Any, message: Any) -> Any:
+        return self.real.plan(session, message)
+
+    def apply(self, session: Any, message: Any, plan: Any, ctx: Any) -> Any:
+        self.real.apply(session, message, plan, ctx)
         raise RuntimeError("simulated crash after the payment was written")
-
-    return process
 
 
 def _send_failing_confirmation(
     client: TestClient, monkeypatch: pytest.MonkeyPatch, body: dict[str, Any]
 ) -> dict[str, Any]:
     """Post `body` while processing is broken; return its log entry."""
-    real = webhooks.PROCESSORS["c2b_confirmation"]
+    real = registry.HANDLERS[WebhookSource.C2B_CONFIRMATION]
     with monkeypatch.context() as patch:
-        patch.setitem(webhooks.PROCESSORS, "c2b_confirmation", _failing_processor(real))
+        patch.setitem(registry.HANDLERS, WebhookSource.C2B_CONFIRMATION, _Failing(real))
         answer = client.post(CONFIRMATION, json=body)
     assert answer.status_code == 200, answer.text
     assert answer.json() == ACK
@@ -277,16 +287,10 @@ def test_recover_stranded_processes_a_stored_but_unprocessed_callback(
         c2b_body("900.00", inv["invoice_id"], txn="LOST000001"),
         clock.now() - timedelta(minutes=1),
     )
-    done = webhooks.recover_stranded(
-        db, settings=settings, clock=clock, older_than=timedelta(seconds=5)
-    )
+    pipeline = Pipeline(db, settings, clock)
+    done = recover_stranded(pipeline, older_than=timedelta(seconds=5))
     assert done == 1
-    assert (
-        webhooks.recover_stranded(
-            db, settings=settings, clock=clock, older_than=timedelta(seconds=5)
-        )
-        == 0
-    )
+    assert recover_stranded(pipeline, older_than=timedelta(seconds=5)) == 0
     [entry] = [e for e in logs(client) if e["id"] == log_id]
     assert (entry["processed"], entry["attempts"], entry["error"]) == (True, 1, None)
     assert client.get(f"/api/invoices/{inv['invoice_id']}").json()["status"] == "PAID"
@@ -349,7 +353,7 @@ def test_webhook_token_is_required_when_configured(
         )
         assert (good.status_code, good.json()) == (200, ACK)
         assert client.get(f"/api/invoices/{inv['invoice_id']}").json()["status"] == "PAID"
-        assert webhooks.failed_log_ids(db) == []  # refused entries are not "failed" re-runs
+        assert failed_log_ids(db) == []  # refused entries are not "failed" re-runs
     assert payment_count(db) == 1
     assert_ledger_ok(db)
 

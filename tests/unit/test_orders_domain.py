@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from pesadesk.accounts.urls import with_webhook_token
 from pesadesk.config import Settings
 from pesadesk.core.errors import InvalidTransition
 from pesadesk.notify.templates import order_paid
 from pesadesk.stk.rules import check_move
-from pesadesk.stk.service import with_webhook_token
 
 
 @pytest.mark.parametrize(

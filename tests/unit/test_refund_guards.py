@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
+from pesadesk.api.problems import problem_of
 from pesadesk.api.ratelimit import RateLimiter
 from pesadesk.core.errors import RateLimited
 from pesadesk.core.statuses import Role
@@ -22,8 +23,9 @@ def test_rate_limit_per_key_with_retry_after() -> None:
         limiter.check(alice)
     with pytest.raises(RateLimited) as refused:
         limiter.check(alice)
-    assert refused.value.status == 429
-    assert refused.value.headers == {"Retry-After": "60"}
+    answer = problem_of(refused.value)
+    assert answer.status_code == 429
+    assert answer.headers["Retry-After"] == "60"
     limiter.check(bob)
     now[0] += 61
     limiter.check(alice)

@@ -38,7 +38,7 @@ from pesadesk.config import Settings
 from pesadesk.core.clock import Clock, SystemClock
 from pesadesk.db.session import Database
 from pesadesk.jobs.runtime import build_runtime
-from pesadesk.pipeline import ingest as webhook_service
+from pesadesk.pipeline import rerun
 from pesadesk.pipeline.writer import IngestWriter
 
 log = structlog.get_logger(__name__)
@@ -52,11 +52,7 @@ async def _recovery_loop(state: AppState, interval: float) -> None:
         await asyncio.sleep(interval)
         try:
             await run_in_threadpool(
-                webhook_service.recover_stranded,
-                state.db,
-                settings=state.settings,
-                clock=state.clock,
-                older_than=timedelta(seconds=interval),
+                rerun.recover_stranded, state.pipeline, older_than=timedelta(seconds=interval)
             )
         except Exception as exc:  # noqa: BLE001 - the loop must outlive a bad minute
             log.warning("recovery_pass_failed", error=type(exc).__name__)
@@ -96,7 +92,7 @@ def create_app(
             **(worker_options or {}),
         )
         state.runtime = runtime
-        writer = IngestWriter(state.db, settings, state.clock, threads=ingest_threads)
+        writer = IngestWriter(state.pipeline, threads=ingest_threads)
         writer.start()
         state.writer = writer
         tasks = []

@@ -6,7 +6,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 
 from pesadesk.config import Settings
@@ -16,9 +16,11 @@ from pesadesk.core.statuses import Role
 from pesadesk.db.session import Database
 from pesadesk.jobs.runtime import Runtime
 from pesadesk.metrics import Metrics
+from pesadesk.pipeline.run import Pipeline
 from pesadesk.pipeline.writer import IngestWriter
 from pesadesk.shared import apikeys
 from pesadesk.shared.apikeys import Principal
+from pesadesk.shared.pages import PageRequest
 
 
 @dataclass
@@ -29,6 +31,10 @@ class AppState:
     metrics: Metrics = field(default_factory=Metrics)
     runtime: Runtime | None = None
     writer: IngestWriter | None = None
+    pipeline: Pipeline = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pipeline = Pipeline(self.db, self.settings, self.clock)
 
     def require_runtime(self) -> Runtime:
         if self.runtime is None:
@@ -56,11 +62,9 @@ def require(role: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
     async def dependency(request: Request, state: State) -> Principal:
         key = _bearer(request)
 
-        def lookup() -> Principal | None:
-            with state.db.read() as session:
-                return apikeys.authenticate(session, key=key, security=state.settings.security)
-
-        principal = await run_in_threadpool(lookup)
+        principal = await run_in_threadpool(
+            lambda: apikeys.who_is(state.db, key=key, security=state.settings.security)
+        )
         if principal is None:
             raise Unauthenticated("unknown or revoked API key")
         if not principal.role.allows(role):
@@ -73,3 +77,12 @@ def require(role: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
 Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
 Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+
+
+def _paging(limit: int | None = None, cursor: str | None = None) -> PageRequest:
+    """`?limit=` (default 50, at most 500) and `?cursor=` of every list (CONTRACT §3)."""
+    return PageRequest.of(limit, cursor)
+
+
+Paging = Annotated[PageRequest, Depends(_paging)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]

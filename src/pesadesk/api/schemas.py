@@ -47,3 +47,4 @@ class ReviewIn(Body):
 class KeyIn(Body):
     role: str
     name: str = Field(min_length=1, max_length=100)
+    owner: str | None = Field(default=None, max_length=100)  # the person; default: the caller's

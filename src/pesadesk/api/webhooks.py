@@ -20,10 +20,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pesadesk.api.deps import AppState
 from pesadesk.api.guard import WebhookGuard
-from pesadesk.c2b import service as c2b
+from pesadesk.c2b.handlers import ACCEPT as VALIDATION_ACCEPTED
 from pesadesk.core.errors import StorageUnavailable
 from pesadesk.core.statuses import WebhookSource
-from pesadesk.pipeline import ingest as webhooks
+from pesadesk.pipeline.run import Ingested, Job
 
 log = structlog.get_logger(__name__)
 
@@ -54,22 +54,11 @@ async def _read_body(request: Request, limit: int) -> tuple[bytes, bool]:
 
 async def _store(
     state: AppState, source: WebhookSource, raw: bytes, remote: str | None, refused: str | None
-) -> webhooks.Ingested:
+) -> Ingested:
+    job = Job(source=source.value, raw=raw, remote_addr=remote, refused=refused)
     if state.writer is not None:
-        future = state.writer.submit(
-            source=source.value, raw=raw, remote_addr=remote, refused=refused
-        )
-        return await asyncio.wrap_future(future)
-    return await run_in_threadpool(
-        webhooks.ingest,
-        state.db,
-        source=source.value,
-        raw=raw,
-        remote_addr=remote,
-        settings=state.settings,
-        clock=state.clock,
-        refused=refused,
-    )
+        return await asyncio.wrap_future(state.writer.submit(job))
+    return await run_in_threadpool(state.pipeline.run_one, job)
 
 
 async def receive_callback(
@@ -105,7 +94,7 @@ async def receive_callback(
         return JSONResponse({"error": reason, "code": "payload_too_large"}, status_code=413)
     reply: dict[str, Any] = ACK
     if source is WebhookSource.C2B_VALIDATION:
-        reply = result.outcome.reply if result.outcome else c2b.ACCEPT.body()
+        reply = result.outcome.reply if result.outcome else VALIDATION_ACCEPTED
     return JSONResponse(reply)
 
 

@@ -1,24 +1,30 @@
 """Pull Transactions recovery: C2B payments Daraja received but whose confirmation never
-reached us are recorded as if it had (idempotent with it: the TransID decides)."""
+reached us go through the callback pipeline as if it had (their log rows marked `pull`).
+The TransID decides: a payment already known is left alone."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
+from sqlalchemy import select
 
-from pesadesk.c2b import service as c2b
-from pesadesk.c2b.message import C2BTransaction, classify_msisdn
-from pesadesk.core.clock import Clock
+from pesadesk.core.statuses import WebhookSource
 from pesadesk.daraja.client import DarajaClient
 from pesadesk.daraja.schemas import PullTransaction
+from pesadesk.db.models import Payment
 from pesadesk.db.session import Database
+from pesadesk.jobs.context import JobContext
+from pesadesk.pipeline.contract import Origin
+from pesadesk.pipeline.run import Job, Pipeline
 
 log = structlog.get_logger(__name__)
 MAX_PAGES = 100
 CLOCK_SLACK = timedelta(minutes=2)
+PULL_INTERVAL = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -27,30 +33,27 @@ class PullResult:
     recorded: list[str]
 
 
-def _as_transaction(item: PullTransaction) -> C2BTransaction:
-    as_sent, hashed = classify_msisdn(item.msisdn)
-    return C2BTransaction(
-        trans_id=item.transaction_id.strip(),
-        amount_cents=item.amount_cents,
-        bill_ref=(item.bill_reference or "")[:100],
-        msisdn_as_sent=as_sent,
-        msisdn_hash=hashed,
-        payer_name=(item.sender or None),
-        trans_time=item.received_at,
-        shortcode=None,
+def _unknown(db: Database, items: list[PullTransaction]) -> list[PullTransaction]:
+    """The items pesadesk has no payment for (the rest need no log row each pass)."""
+    ids = {item.transaction_id.strip() for item in items}
+    with db.read() as session:
+        known = set(
+            session.execute(select(Payment.receipt).where(Payment.receipt.in_(ids))).scalars()
+        )
+    return [item for item in items if item.transaction_id.strip() not in known]
+
+
+def _record(pipeline: Pipeline, item: PullTransaction) -> bool:
+    raw = json.dumps(item.model_dump(mode="json", by_alias=True)).encode()
+    result = pipeline.run_one(
+        Job(source=WebhookSource.C2B_CONFIRMATION.value, raw=raw, origin=Origin.PULL)
     )
+    return result.outcome is not None and not result.outcome.duplicate
 
 
-def _record(db: Database, txn: C2BTransaction, clock: Clock) -> bool:
-    with db.write() as session:
-        return not c2b.record_confirmation(session, txn=txn, clock=clock).duplicate
-
-
-async def pull_missed(
-    *, db: Database, daraja: DarajaClient, clock: Clock, hours: float = 24
-) -> PullResult:
+async def pull_missed(*, pipeline: Pipeline, daraja: DarajaClient, hours: float = 24) -> PullResult:
     """Ask for the last `hours` (Daraja keeps 48) and record what we lack."""
-    now = clock.now()
+    now = pipeline.ctx.clock.now()
     start = now - timedelta(hours=min(hours, 48))
     end = now + CLOCK_SLACK  # Daraja takes whole seconds, and its clock is not ours
     seen = 0
@@ -60,11 +63,27 @@ async def pull_missed(
         answer = await daraja.pull_query(start=start, end=end, offset=offset)
         if not answer.transactions:
             break
-        for item in answer.transactions:
-            seen += 1
-            txn = _as_transaction(item)
-            if await asyncio.to_thread(_record, db, txn, clock):
-                recorded.append(txn.trans_id)
-                log.info("c2b_recovered_by_pull", trans_id=txn.trans_id)
+        seen += len(answer.transactions)
+        for item in await asyncio.to_thread(_unknown, pipeline.db, answer.transactions):
+            if await asyncio.to_thread(_record, pipeline, item):
+                recorded.append(item.transaction_id.strip())
+                log.info("c2b_recovered_by_pull", trans_id=item.transaction_id)
         offset += len(answer.transactions)
     return PullResult(seen=seen, recorded=recorded)
+
+
+class PullRecent:
+    """Pull Transactions every 15 minutes; a shortcode not registered for it just logs
+    the refusal (it is optional at Safaricom)."""
+
+    name = "c2b_pull"
+    every = PULL_INTERVAL
+
+    async def run(self, ctx: JobContext) -> int:
+        if not ctx.settings.payments.enabled:
+            return 0
+        result = await pull_missed(pipeline=ctx.pipeline, daraja=ctx.c2b, hours=1)
+        return len(result.recorded)
+
+
+job = PullRecent()

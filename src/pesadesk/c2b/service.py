@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from pesadesk.c2b.message import C2BTransaction, parse_c2b
-from pesadesk.config import C2BSettings
+from pesadesk.c2b.message import C2BTransaction
 from pesadesk.core.clock import Clock
-from pesadesk.core.errors import AlreadyAllocated, InvalidInput, PaymentNotFound, PesadeskError
+from pesadesk.core.errors import AlreadyAllocated, InvalidInput, PaymentNotFound
+from pesadesk.core.events import Event, invoice_events
 from pesadesk.core.statuses import PaymentStatus
 from pesadesk.db.models import Payment
 from pesadesk.db.sql import Sql, db_time
@@ -28,6 +28,7 @@ class Recorded:
     duplicate: bool
     status: str | None = None
     note: str | None = None
+    placement: placement.Placement | None = None
 
 
 def payment_id_for(trans_id: str) -> str:
@@ -108,7 +109,7 @@ def record_confirmation(
     )
     if (placed.unplaced_cents and target) or (target and placed.invoice_pk != target.invoice_pk):
         _store_placement(session, payment_id, placed, now)
-    return Recorded(payment_id, duplicate=False, status=placed.status.value)
+    return Recorded(payment_id, duplicate=False, status=placed.status.value, placement=placed)
 
 
 def _duplicate(session: Session, txn: C2BTransaction) -> Recorded:
@@ -148,8 +149,9 @@ def allocate_payment(
     invoice_id: str | None,
     customer_id: str | None,
     clock: Clock,
-) -> str:
-    """Place an `unallocated` payment by hand; a second attempt is refused (409).
+) -> list[Event]:
+    """Place an `unallocated` payment by hand; a second attempt is refused (409). Returns
+    the invoice events of the placement.
 
     The status flip is one conditional UPDATE, so two people placing the same payment at
     once cannot both succeed.
@@ -185,30 +187,4 @@ def allocate_payment(
         from_suspense=True,
     )
     _store_placement(session, payment_id, placed, now)
-    return placed.status.value
-
-
-@dataclass(frozen=True)
-class ValidationAnswer:
-    result_code: str
-    result_desc: str
-
-    def body(self) -> dict[str, str]:
-        return {"ResultCode": self.result_code, "ResultDesc": self.result_desc}
-
-
-ACCEPT = ValidationAnswer("0", "Accepted")
-
-
-def validate(session: Session, *, payload: object, settings: C2BSettings) -> ValidationAnswer:
-    """Accept, or (when configured to) reject unknown accounts and impossible amounts."""
-    if not settings.reject_unknown_accounts:
-        return ACCEPT
-    try:
-        txn = parse_c2b(payload)
-    except PesadeskError as exc:
-        code = "C2B00013" if "amount" in exc.code or "Amount" in exc.message else "C2B00016"
-        return ValidationAnswer(code, "Rejected")
-    if placement.match_reference(session, txn.bill_ref) is None:
-        return ValidationAnswer("C2B00012", "Rejected")
-    return ACCEPT
+    return invoice_events(placed.invoices)

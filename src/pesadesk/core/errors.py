@@ -1,21 +1,23 @@
 """The error tree. Each class's docstring is its default message.
 
     PesadeskError
-    ├── NotFound                 (404)
+    ├── NotFound
     │   ├── CustomerNotFound, InvoiceNotFound, SaleNotFound, PaymentNotFound,
     │   └── WebhookLogNotFound, ApiKeyNotFound
-    ├── Conflict                 (409)
+    ├── Conflict
     │   ├── AlreadyAllocated, DuplicateCustomer, InvalidTransition
-    ├── InvalidInput             (422)
-    │   ├── InvalidPhone, LossyAmount, InvalidAmount
-    ├── Unauthenticated          (401)
-    ├── Forbidden                (403)
-    ├── PayloadTooLarge          (413)
-    ├── RateLimited              (429)
-    └── StorageUnavailable       (503)
+    ├── InvalidInput
+    │   ├── InvalidPhone, LossyAmount, InvalidAmount, BadCursor
+    ├── NeedsReview
+    ├── Unauthenticated
+    ├── Forbidden
+    ├── PayloadTooLarge
+    ├── RateLimited
+    └── StorageUnavailable
 
-`pesadesk.daraja.errors.DarajaError` joins the tree under `PesadeskError` too.
-Only `api/problems.py` turns these into HTTP answers.
+Each slice adds its own (`b2c.rules`, `stk.pay`, ...), and `pesadesk.daraja.errors`
+joins the tree too. The errors know nothing of HTTP: `api/problems.py` holds the one
+table from error to status.
 """
 
 from __future__ import annotations
@@ -25,8 +27,6 @@ class PesadeskError(Exception):
     """Something went wrong in pesadesk."""
 
     code = "error"
-    status = 500
-    headers: dict[str, str] | None = None
 
     def __init__(self, message: str | None = None) -> None:
         self.message = message or (self.__doc__ or self.code).strip().splitlines()[0]
@@ -37,7 +37,6 @@ class NotFound(PesadeskError):
     """Raised when the thing asked for does not exist."""
 
     code = "not_found"
-    status = 404
 
 
 class CustomerNotFound(NotFound):
@@ -80,7 +79,6 @@ class Conflict(PesadeskError):
     """Raised when the request clashes with the current state."""
 
     code = "conflict"
-    status = 409
 
 
 class AlreadyAllocated(Conflict):
@@ -105,7 +103,12 @@ class InvalidInput(PesadeskError):
     """Raised when the request is well-formed but its values are not acceptable."""
 
     code = "invalid_input"
-    status = 422
+
+
+class BadCursor(InvalidInput):
+    """Raised when a list cursor was not made by pesadesk."""
+
+    code = "invalid_cursor"
 
 
 class InvalidPhone(InvalidInput):
@@ -130,43 +133,44 @@ class NeedsReview(PesadeskError):
     """Raised when a callback cannot be applied without a person (kept, flagged)."""
 
     code = "needs_review"
-    status = 409
 
 
 class Unauthenticated(PesadeskError):
     """Raised when no valid API key was given."""
 
     code = "unauthenticated"
-    status = 401
 
 
 class Forbidden(PesadeskError):
     """Raised when the caller may not do this."""
 
     code = "forbidden"
-    status = 403
 
 
 class PayloadTooLarge(PesadeskError):
     """Raised when a request body is larger than pesadesk accepts."""
 
     code = "payload_too_large"
-    status = 413
 
 
 class RateLimited(PesadeskError):
     """Raised when a key makes money-moving requests faster than allowed."""
 
     code = "rate_limited"
-    status = 429
 
     def __init__(self, message: str | None = None, *, retry_after: int = 60) -> None:
         super().__init__(message)
-        self.headers = {"Retry-After": str(retry_after)}
+        self.retry_after = retry_after
 
 
 class StorageUnavailable(PesadeskError):
     """Raised when the database cannot be reached; the caller should retry later."""
 
     code = "storage_unavailable"
-    status = 503
+
+
+class DatabaseBusy(StorageUnavailable):
+    """Raised on a lock timeout, deadlock or serialization failure: nothing is wrong with
+    the request, and the same work shortly after will likely succeed."""
+
+    code = "database_busy"

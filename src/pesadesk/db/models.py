@@ -323,7 +323,7 @@ class OutboxMessage(Base):
 
 
 class IdempotencyKey(Base):
-    """The first answer to a money-moving request, replayed for the same key and body."""
+    """The first result of a money-moving request, replayed for the same key and body."""
 
     __tablename__ = "idempotency_keys"
 
@@ -331,8 +331,8 @@ class IdempotencyKey(Base):
     scope: Mapped[str] = mapped_column(String(100))
     key: Mapped[str] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int | None] = mapped_column(Integer)
-    response_json: Mapped[str | None] = mapped_column(Text)
+    response_json: Mapped[str | None] = mapped_column(Text)  # the service's result
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (UniqueConstraint("scope", "key"),)
@@ -367,7 +367,8 @@ class Refund(Base):
     command_id: Mapped[str] = mapped_column(String(30))
     reason: Mapped[str | None] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(20), index=True)
-    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_by: Mapped[str] = mapped_column(String(100))  # the key's name
+    requested_owner: Mapped[str | None] = mapped_column(String(100))  # the person
     requested_key_id: Mapped[int | None] = mapped_column(Integer)
     decided_by: Mapped[str | None] = mapped_column(String(100))
     originator_conversation_id: Mapped[str] = mapped_column(String(100), unique=True)

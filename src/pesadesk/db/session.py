@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session
 
-from pesadesk.core.errors import StorageUnavailable
+from pesadesk.core.errors import DatabaseBusy, StorageUnavailable
 
 WRITE_OPTION = "pesadesk_write"
 
@@ -137,13 +137,24 @@ class Database:
 
 @contextmanager
 def _storage_errors() -> Iterator[None]:
-    """A database that cannot be reached is a 503 (retry later), not a crash."""
+    """Database trouble as pesadesk's own errors, so no caller needs SQLAlchemy to tell:
+    a database that cannot be reached or written is `StorageUnavailable` (503, retry
+    later); a lock timeout, deadlock or serialization failure is `DatabaseBusy` (the same
+    503 to an API caller; a callback is kept and retried)."""
     try:
         yield
     except OperationalError as exc:
         if _is_connection_problem(exc):
             raise StorageUnavailable("database unavailable; try again shortly") from exc
-        raise
+        raise DatabaseBusy(f"database busy: {_primary(exc)}") from exc
+
+
+def _primary(exc: OperationalError) -> str:
+    orig = exc.orig
+    primary = getattr(getattr(orig, "diag", None), "message_primary", None)
+    state = getattr(orig, "sqlstate", None)
+    text_ = str(primary or orig).splitlines()[0] if orig is not None else type(exc).__name__
+    return f"{text_} (SQLSTATE {state})" if state else text_
 
 
 def _is_connection_problem(exc: OperationalError) -> bool:
@@ -159,5 +170,8 @@ def _is_connection_problem(exc: OperationalError) -> bool:
             "database is locked",
             "disk i/o",
             "readonly",
+            "read-only",
+            "disk is full",
+            "no space left",
         )
     )

@@ -153,8 +153,9 @@ def unapplied_credit(session: Session, customer_pk: int) -> int:
 
 def apply_to_invoices(
     session: Session, parts: Sequence[Allocation], dues: Sequence[InvoiceDue], now: datetime
-) -> None:
-    """Raise each invoice's `amount_paid` by its part and move its status along."""
+) -> list[tuple[int, InvoiceStatus]]:
+    """Raise each invoice's `amount_paid` by its part and move its status along; returns
+    each touched invoice with its new status."""
     by_id = {due.id: due for due in dues}
     conn = conn_of(session)
     stamp = db_time(conn, now)
@@ -174,3 +175,4 @@ def apply_to_invoices(
         )
     for update in updates:  # almost always one; executemany costs more than it saves
         _PAY_INVOICE.run(conn, update)
+    return [(int(u["id"]), InvoiceStatus(u["status"])) for u in updates]

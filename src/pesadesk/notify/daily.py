@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -14,6 +15,7 @@ from pesadesk.core.money import format_kes
 from pesadesk.core.statuses import PaymentStatus
 from pesadesk.db.models import Payment, WebhookLog
 from pesadesk.db.session import Database
+from pesadesk.jobs.context import JobContext
 from pesadesk.notify.admins import notify_admins
 
 
@@ -111,3 +113,18 @@ def queue_daily_summary(db: Database, *, settings: Settings, clock: Clock) -> bo
             )
             > 0
         )
+
+
+class DailySummary:
+    """The morning summary; it decides itself whether today's is due."""
+
+    name = "daily_summary"
+    every = None
+
+    async def run(self, ctx: JobContext) -> bool:
+        return await asyncio.to_thread(
+            queue_daily_summary, ctx.db, settings=ctx.settings, clock=ctx.clock
+        )
+
+
+job = DailySummary()

@@ -13,7 +13,6 @@ class WhatsAppError(PesadeskError):
     """Raised when WhatsApp did not accept a message."""
 
     code = "whatsapp_error"
-    status = 502
 
 
 class WhatsAppClient:

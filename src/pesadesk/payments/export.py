@@ -63,11 +63,13 @@ def filtered(
         query = query.where(Payment.created_at >= start)
     if end:
         query = query.where(Payment.created_at < end)
-    ordered: Select[Any] = query.order_by(Payment.created_at.desc(), Payment.id.desc())
-    return ordered
+    selected: Select[Any] = query
+    return selected
 
 
 def stream(db: Database, query: Select[Any], fmt: str) -> Iterator[str]:
+    """Newest first, read in chunks as the pieces go out."""
+    query = query.order_by(Payment.created_at.desc(), Payment.id.desc())
     with (
         db.read() as session,
         closing(session.execute(query.execution_options(yield_per=500))) as rows,

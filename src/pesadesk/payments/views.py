@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from pesadesk.core.clock import format_seed_time
 from pesadesk.core.money import to_json_number
-from pesadesk.db.models import Customer, Invoice, Payment, PosSale, WebhookLog
+from pesadesk.db.models import Customer, Invoice, Payment, PosSale, Refund, WebhookLog
 from pesadesk.receivables.pos import sale_items
 
 
@@ -129,13 +129,37 @@ def webhook_log_view(entry: WebhookLog) -> dict[str, Any]:
     return {
         "id": entry.id,
         "source": entry.source,
+        "origin": entry.origin,
         "raw_payload": entry.raw_body.decode("utf-8", errors="replace"),
         "received_at": entry.received_at.isoformat(),
         "processed": entry.processed,
         "is_duplicate": entry.is_duplicate,
         "flagged": entry.flagged,
         "error": entry.error,
+        "error_kind": entry.error_kind,
         "attempts": entry.attempts,
         "remote_addr": entry.remote_addr,
         "external_id": entry.external_id,
+    }
+
+
+def refund_view(refund: Refund) -> dict[str, Any]:
+    return {
+        "refund_id": refund.refund_id,
+        "kind": refund.kind,
+        "payment_id": refund.payment_id,
+        "phone": refund.phone,
+        "amount": to_json_number(refund.amount_cents),
+        "command_id": refund.command_id,
+        "reason": refund.reason,
+        "status": refund.status,
+        "requested_by": refund.requested_by,
+        "decided_by": refund.decided_by,
+        "originator_conversation_id": refund.originator_conversation_id,
+        "conversation_id": refund.conversation_id,
+        "receipt": refund.receipt,
+        "result_code": refund.result_code,
+        "result_desc": refund.result_desc,
+        "created_at": refund.created_at.isoformat() if refund.created_at else None,
+        "updated_at": refund.updated_at.isoformat() if refund.updated_at else None,
     }

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from pesadesk.core.clock import Clock
 from pesadesk.core.errors import InvalidInput, InvoiceNotFound
+from pesadesk.core.events import Event, invoice_events
 from pesadesk.core.statuses import InvoiceStatus
 from pesadesk.db.models import Customer, Invoice
 from pesadesk.ledger import posting
@@ -26,15 +27,19 @@ class NewInvoice:
     description: str | None = None
 
 
-def create_invoice(session: Session, *, new: NewInvoice, clock: Clock) -> Invoice:
+def create_invoice(
+    session: Session, *, new: NewInvoice, clock: Clock
+) -> tuple[Invoice, list[Event]]:
+    """An invoice for a customer, and the events if their credit paid it."""
     customer = find_customer(session, new.customer_id)
-    return issue_invoice(
+    invoice, touched = issue_invoice(
         session,
         customer=customer,
         amount_cents=new.amount_cents,
         description=new.description,
         clock=clock,
     )
+    return invoice, invoice_events(touched)
 
 
 def issue_invoice(
@@ -45,8 +50,9 @@ def issue_invoice(
     description: str | None,
     clock: Clock,
     pos_sale_pk: int | None = None,
-) -> Invoice:
-    """Number, store and post an invoice; apply any credit the customer holds."""
+) -> tuple[Invoice, list[tuple[int, InvoiceStatus]]]:
+    """Number, store and post an invoice; apply any credit the customer holds (then the
+    invoice comes back with its new status)."""
     if amount_cents <= 0:
         raise InvalidInput("an invoice amount must be greater than zero")
     now = clock.now()
@@ -66,6 +72,7 @@ def issue_invoice(
     session.add(invoice)
     session.flush()
     customer_pk = customer.id if customer else None
+    touched: list[tuple[int, InvoiceStatus]] = []
     posting.write_legs(
         session,
         ledger.invoice_issued(
@@ -86,10 +93,10 @@ def issue_invoice(
                 now=now,
             )
             due = posting.InvoiceDue(invoice.id, amount_cents, 0)
-            posting.apply_to_invoices(session, [Allocation(invoice.id, take)], [due], now)
+            touched = posting.apply_to_invoices(session, [Allocation(invoice.id, take)], [due], now)
         session.refresh(invoice)
         session.refresh(customer)
-    return invoice
+    return invoice, touched
 
 
 def find_invoice(session: Session, invoice_id: str) -> Invoice:

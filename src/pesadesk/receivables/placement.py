@@ -39,6 +39,7 @@ class Placement:
     invoice_pk: int | None
     sale_pk: int | None
     unplaced_cents: int
+    invoices: tuple[tuple[int, InvoiceStatus], ...] = ()
 
 
 _BY_INVOICE = Sql("SELECT id, customer_pk, pos_sale_pk FROM invoices WHERE invoice_id = :key")
@@ -87,8 +88,11 @@ def match_payer(session: Session, msisdn_hash: str | None) -> Target | None:
     return Target(customer_pk=row[0]) if row else None
 
 
-def _invoice_for_sale(session: Session, sale_pk: int, clock: Clock) -> int:
-    """The sale's invoice, created at its first payment."""
+def _invoice_for_sale(
+    session: Session, sale_pk: int, clock: Clock
+) -> tuple[int, list[tuple[int, InvoiceStatus]]]:
+    """The sale's invoice, created at its first payment (credit its customer holds may
+    pay some of it at once: those invoice changes come back too)."""
     sale = session.execute(
         select(PosSale).where(PosSale.id == sale_pk).with_for_update()
     ).scalar_one()
@@ -96,9 +100,9 @@ def _invoice_for_sale(session: Session, sale_pk: int, clock: Clock) -> int:
         select(Invoice.id).where(Invoice.pos_sale_pk == sale_pk)
     ).scalar_one_or_none()
     if existing is not None:
-        return existing
+        return existing, []
     customer = session.get(Customer, sale.customer_pk) if sale.customer_pk else None
-    invoice = issue_invoice(
+    invoice, touched = issue_invoice(
         session,
         customer=customer,
         amount_cents=sale.total_cents,
@@ -106,7 +110,7 @@ def _invoice_for_sale(session: Session, sale_pk: int, clock: Clock) -> int:
         clock=clock,
         pos_sale_pk=sale.id,
     )
-    return invoice.id
+    return invoice.id, touched
 
 
 def place(
@@ -132,8 +136,9 @@ def place(
         return Placement(PaymentStatus.UNALLOCATED, None, None, None, amount_cents)
 
     invoice_pk = target.invoice_pk
+    credited: list[tuple[int, InvoiceStatus]] = []
     if target.sale_pk is not None:
-        invoice_pk = _invoice_for_sale(session, target.sale_pk, clock)
+        invoice_pk, credited = _invoice_for_sale(session, target.sale_pk, clock)
     customer_pk = target.customer_pk
     if customer_pk is not None:
         # Everything lands on the customer's account (invoices or credit), so the
@@ -154,10 +159,14 @@ def place(
     if unplaced:
         legs.append(ledger.held_in_suspense(unplaced, kind="unplaced_change"))
     posting.write_legs(session, legs, journal_id=journal, now=now, payment_id=payment_id)
-    posting.apply_to_invoices(session, parts, dues, now)
+    touched = posting.apply_to_invoices(session, parts, dues, now)
     if target.sale_pk is not None and invoice_pk is not None:
         _settle_sale(session, target.sale_pk, invoice_pk, parts, dues, now)
-    return Placement(PaymentStatus.COMPLETED, customer_pk, invoice_pk, target.sale_pk, unplaced)
+    changed = dict(credited) | dict(touched)  # an invoice's latest status wins
+    return Placement(
+        PaymentStatus.COMPLETED, customer_pk, invoice_pk, target.sale_pk, unplaced,
+        tuple(changed.items()),
+    )  # fmt: skip
 
 
 def _settle_sale(

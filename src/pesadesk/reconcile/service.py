@@ -17,15 +17,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pesadesk.c2b import service as c2b
-from pesadesk.c2b.message import C2BTransaction
 from pesadesk.core.clock import Clock
 from pesadesk.core.errors import NotFound
-from pesadesk.core.money import to_json_number
-from pesadesk.core.statuses import PaymentStatus
+from pesadesk.core.money import to_decimal, to_json_number
+from pesadesk.core.statuses import PaymentStatus, WebhookSource
 from pesadesk.db.models import Payment, StatementImport
 from pesadesk.db.session import Database
+from pesadesk.pipeline.contract import Origin
+from pesadesk.pipeline.run import Job, Pipeline
 from pesadesk.reconcile.statement import StatementHeader, StatementRow, read_statement
+from pesadesk.shared.pages import Page, PageRequest, newest_first
 
 CHUNK = 2000
 MONEY_ARRIVED = frozenset(
@@ -228,11 +229,12 @@ def find_statement(session: Session, statement_id: int) -> StatementImport:
 
 
 def import_missing_payments(
-    db: Database, *, statement_id: int, receipts: list[str] | None, clock: Clock
+    pipeline: Pipeline, *, statement_id: int, receipts: list[str] | None
 ) -> dict[str, list[str]]:
-    """Record statement rows pesadesk never heard of as C2B payments, placed as a
-    confirmation would be. Idempotent: a receipt already known is left alone."""
-    with db.read() as session:
+    """Record statement rows pesadesk never heard of as C2B payments: each row goes
+    through the callback pipeline (its log row marked `statement`), placed as a
+    confirmation would be. Idempotent: a receipt already known is a duplicate."""
+    with pipeline.db.read() as session:
         stored = json.loads(find_statement(session, statement_id).report_json)
     missing: dict[str, dict[str, Any]] = stored.get("missing_rows", {})
     wanted = receipts if receipts is not None else list(missing)
@@ -243,19 +245,31 @@ def import_missing_payments(
         if row is None:
             skipped.append(receipt)
             continue
-        txn = C2BTransaction(
-            trans_id=receipt.upper(),
-            amount_cents=int(row["amount_cents"]),
-            bill_ref=row.get("account_no") or "",
-            msisdn_as_sent=None,
-            msisdn_hash=None,
-            payer_name=(row.get("other_party") or "").split(" - ")[-1][:200] or None,
-            trans_time=datetime.fromisoformat(row["completed_at"])
-            if row.get("completed_at")
-            else None,
-            shortcode=None,
-        )
-        with db.write() as session:
-            recorded = c2b.record_confirmation(session, txn=txn, clock=clock)
-        (skipped if recorded.duplicate else imported).append(receipt.upper())
+        body = {
+            "receipt": receipt.upper(),
+            "amount": str(to_decimal(int(row["amount_cents"]))),
+            "completed_at": row.get("completed_at"),
+            "account_no": row.get("account_no") or "",
+            "other_party": row.get("other_party") or "",
+            "statement_id": statement_id,
+        }
+        result = pipeline.run_one(
+            Job(source=WebhookSource.C2B_CONFIRMATION.value, raw=json.dumps(body).encode(),
+                origin=Origin.STATEMENT)
+        )  # fmt: skip
+        done = result.outcome is not None and not result.outcome.duplicate
+        (imported if done else skipped).append(receipt.upper())
     return {"imported": imported, "skipped": skipped}
+
+
+def list_statements(db: Database, page: PageRequest) -> Page:
+    with db.read() as session:
+        return newest_first(
+            session, select(StatementImport), page, keys=[(StatementImport.id, int)],
+            view=summary_view,
+        )  # fmt: skip
+
+
+def get_statement(db: Database, statement_id: int) -> dict[str, Any]:
+    with db.read() as session:
+        return report_view(find_statement(session, statement_id))

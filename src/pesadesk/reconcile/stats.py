@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from pesadesk.core.money import to_json_number
 from pesadesk.core.statuses import PaymentStatus as P
 from pesadesk.db.models import Order, Payment, Refund, WebhookLog
+from pesadesk.db.session import Database
 from pesadesk.stk.rules import PAID_STATUSES, OrderStatus
 
 ARRIVED = (P.COMPLETED.value, P.REFUNDED.value, P.PARTIALLY_REFUNDED.value)
@@ -91,33 +92,76 @@ def compute(
     }
 
 
+def _eat_day(session: Session, column: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("Africa/Nairobi", column), "YYYY-MM-DD")
+    return func.strftime("%Y-%m-%d", column, "+3 hours")
+
+
+def _refunded_by_day(
+    session: Session, start: datetime | None, end: datetime | None
+) -> dict[str, int]:
+    day = _eat_day(session, Refund.updated_at)
+    rows = session.execute(
+        select(day, func.sum(Refund.amount_cents))
+        .where(
+            Refund.kind == "refund",
+            Refund.status == "completed",
+            _between(Refund.updated_at, start, end),
+        )
+        .group_by(day)
+    ).all()
+    return {str(d): int(amount) for d, amount in rows}
+
+
 def daily(
     session: Session, *, start: datetime | None = None, end: datetime | None = None
 ) -> list[dict[str, Any]]:
-    """Payments per East Africa Time day, for charts."""
-    if session.get_bind().dialect.name == "postgresql":
-        day = func.to_char(func.timezone("Africa/Nairobi", Payment.created_at), "YYYY-MM-DD")
-    else:
-        day = func.strftime("%Y-%m-%d", Payment.created_at, "+3 hours")
+    """Payments per East Africa Time day, for charts: received by source, refunded,
+    net of refunds, and the share of finished payments that succeeded."""
+    day = _eat_day(session, Payment.created_at)
+    received = Payment.status.in_([*ARRIVED, P.UNALLOCATED.value])
     rows = session.execute(
         select(
             day.label("day"),
             func.count(),
             _sum_if(Payment.status.in_(ARRIVED), 1),
-            _sum_if(Payment.status.in_([*ARRIVED, P.UNALLOCATED.value]), Payment.amount_cents),
+            _sum_if(received, Payment.amount_cents),
             _sum_if(Payment.status.in_(FAILED), 1),
+            _sum_if(received & (Payment.source == "stk"), Payment.amount_cents),
+            _sum_if(received & (Payment.source == "c2b"), Payment.amount_cents),
         )
         .where(_between(Payment.created_at, start, end))
         .group_by(day)
         .order_by(day)
     ).all()
-    return [
-        {
-            "date": str(d),
-            "payments": int(n),
-            "completed_payments": int(ok),
-            "amount_received": to_json_number(int(amount)),
-            "failed_payments": int(failed),
-        }
-        for d, n, ok, amount, failed in rows
-    ]
+    refunded = _refunded_by_day(session, start, end)
+    out = []
+    for d, n, ok, amount, failed, stk, c2b in rows:
+        back = refunded.get(str(d), 0)
+        settled = int(ok) + int(failed)
+        out.append(
+            {
+                "date": str(d),
+                "payments": int(n),
+                "completed_payments": int(ok),
+                "amount_received": to_json_number(int(amount)),
+                "failed_payments": int(failed),
+                "stk": to_json_number(int(stk)),
+                "c2b": to_json_number(int(c2b)),
+                "refunded": to_json_number(back),
+                "net": to_json_number(int(amount) - back),
+                "success_rate": round(int(ok) / settled, 4) if settled else None,
+            }
+        )
+    return out
+
+
+def totals(db: Database, *, start: datetime | None, end: datetime | None) -> dict[str, Any]:
+    with db.read() as session:
+        return compute(session, start=start, end=end)
+
+
+def days(db: Database, *, start: datetime | None, end: datetime | None) -> list[dict[str, Any]]:
+    with db.read() as session:
+        return daily(session, start=start, end=end)

@@ -18,6 +18,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from pesadesk.db.models import AuditEntry
+from pesadesk.db.session import Database
+from pesadesk.shared.pages import Page, PageRequest, newest_first
 
 GENESIS = "0" * 64
 _LOCK = 0x6175_6469  # "audi"
@@ -108,3 +110,10 @@ def entry_view(entry: AuditEntry) -> dict[str, Any]:
         "hash": entry.hash,
         "prev_hash": entry.prev_hash,
     }
+
+
+def list_entries(db: Database, page: PageRequest) -> Page:
+    with db.read() as session:
+        return newest_first(
+            session, select(AuditEntry), page, keys=[(AuditEntry.id, int)], view=entry_view
+        )

@@ -1,23 +1,21 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import Field
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from pesadesk.api.deps import Operator, State, Viewer
-from pesadesk.api.pagination import newest_first
+from pesadesk.api.deps import IdempotencyKey, Operator, Paging, State, Viewer
+from pesadesk.api.problems import status_of_code
 from pesadesk.api.schemas import Body
 from pesadesk.core.errors import InvalidInput
-from pesadesk.core.money import positive_cents
-from pesadesk.db.models import Order
-from pesadesk.pipeline import ingest as webhooks
-from pesadesk.stk import orders
-from pesadesk.stk import service as stk
+from pesadesk.core.money import positive_cents, to_json_number
+from pesadesk.shared import idempotency
+from pesadesk.stk import pay, service
+from pesadesk.stk.orders import NewOrder
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 
@@ -39,52 +37,46 @@ class PayIn(Body):
 
 @router.post("", status_code=201)
 async def create_order(body: OrderIn, state: State, _: Operator) -> dict[str, Any]:
-    new = orders.NewOrder(
+    new = NewOrder(
         body.customer_phone, positive_cents(body.amount), body.delivery_location, body.items
     )
-
-    def work() -> dict[str, Any]:
-        with state.db.write() as session:
-            return orders.order_view(orders.create_order(session, new=new, clock=state.clock))
-
-    return await run_in_threadpool(work)
+    return await run_in_threadpool(service.create_order, state.db, new=new, clock=state.clock)
 
 
 @router.get("")
 async def list_orders(
-    state: State,
-    _: Viewer,
-    status: str | None = None,
-    limit: int | None = None,
-    cursor: str | None = None,
+    state: State, _: Viewer, paging: Paging, status: str | None = None
 ) -> dict[str, Any]:
-    query = select(Order)
-    if status:
-        query = query.where(Order.status == status)
-    return await newest_first(
-        state.db, query, Order.id, orders.order_view, limit=limit, cursor=cursor
-    )
+    page = await run_in_threadpool(service.list_orders, state.db, status=status, page=paging)
+    return page.body()
 
 
 @router.get("/{order_id}")
 async def get_order(order_id: int, state: State, _: Viewer) -> dict[str, Any]:
-    def work() -> dict[str, Any]:
-        with state.db.read() as session:
-            return orders.order_view(orders.find_order(session, order_id))
-
-    return await run_in_threadpool(work)
+    return await run_in_threadpool(service.get_order, state.db, order_id)
 
 
 @router.patch("/{order_id}")
 async def patch_order(order_id: int, body: OrderPatch, state: State, _: Operator) -> dict[str, Any]:
-    def work() -> dict[str, Any]:
-        with state.db.write() as session:
-            order = orders.change_status(
-                session, order_id=order_id, status=body.status, clock=state.clock
-            )
-            return orders.order_view(order)
+    return await run_in_threadpool(
+        service.change_status, state.db, order_id=order_id, status=body.status, clock=state.clock
+    )
 
-    return await run_in_threadpool(work)
+
+def pay_answer(outcome: pay.PayOutcome) -> JSONResponse:
+    """202 once Daraja took the push; Daraja's refusal or a lost answer as an error."""
+    if outcome.accepted:
+        return JSONResponse(
+            {"payment_id": outcome.payment_id, "order_id": outcome.order_id,
+             "status": outcome.status, "provider_ref": outcome.provider_ref,
+             "amount": to_json_number(outcome.amount_cents), "message": outcome.message},
+            status_code=202,
+        )  # fmt: skip
+    return JSONResponse(
+        {"error": outcome.message, "code": outcome.error_code, "payment_id": outcome.payment_id,
+         "status": outcome.status},
+        status_code=503 if outcome.unknown else status_of_code(outcome.error_code),
+    )  # fmt: skip
 
 
 @router.post("/{order_id}/pay", status_code=202)
@@ -93,23 +85,17 @@ async def pay_order(
     state: State,
     _: Operator,
     body: PayIn | None = None,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
+    """Send the customer the M-Pesa PIN prompt for this order, once."""
     if not state.settings.payments.enabled:
         raise InvalidInput("payments are disabled (payments.enabled: false)")
-    result = await stk.pay_order(
-        db=state.db,
-        daraja=state.require_runtime().daraja,
-        settings=state.settings,
-        clock=state.clock,
-        order_id=order_id,
-        phone=body.phone if body else None,
-        idempotency_key=idempotency_key,
+    phone = body.phone if body else None
+    held = idempotency.claim_for(
+        f"order-pay:{order_id}", idempotency_key, {"order": order_id, "phone": phone}
     )
-    checkout = result.body.get("provider_ref")
-    if result.status_code == 202 and checkout:  # a callback that beat us here is applied now
-        await run_in_threadpool(
-            webhooks.rerun_flagged, state.db, source="stk", external_id=checkout,
-            settings=state.settings, clock=state.clock,
-        )  # fmt: skip
-    return JSONResponse(result.body, status_code=result.status_code)
+    outcome = await pay.pay_order(
+        db=state.db, daraja=state.require_runtime().daraja, settings=state.settings,
+        clock=state.clock, order_id=order_id, phone=phone, held=held,
+    )  # fmt: skip
+    return pay_answer(outcome)

@@ -5,14 +5,11 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from fastapi import APIRouter, UploadFile
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from pesadesk.api.deps import Admin, State, Viewer
-from pesadesk.api.pagination import newest_first
+from pesadesk.api.deps import Admin, Paging, State, Viewer
 from pesadesk.api.schemas import Body
-from pesadesk.db.models import StatementImport
-from pesadesk.reconcile import service as reconciliation
+from pesadesk.reconcile import service
 
 router = APIRouter(prefix="/api/reconciliation/statements", tags=["reconciliation"])
 
@@ -28,39 +25,24 @@ def text_lines(raw: BinaryIO) -> Iterator[str]:
 
 @router.post("", status_code=201)
 async def upload(file: UploadFile, state: State, who: Admin) -> dict[str, Any]:
-    def work() -> dict[str, Any]:
-        return reconciliation.import_statement(
-            state.db,
-            lines=text_lines(file.file),
-            filename=file.filename or "statement.csv",
-            imported_by=who.name,
-            clock=state.clock,
+    """Import an M-Pesa statement (org-portal CSV) and get the match report."""
+    return await run_in_threadpool(
+        lambda: service.import_statement(
+            state.db, lines=text_lines(file.file), filename=file.filename or "statement.csv",
+            imported_by=who.name, clock=state.clock,
         )
-
-    return await run_in_threadpool(work)
+    )  # fmt: skip
 
 
 @router.get("")
-async def listing(
-    state: State, _: Viewer, limit: int | None = None, cursor: str | None = None
-) -> dict[str, Any]:
-    return await newest_first(
-        state.db,
-        select(StatementImport),
-        StatementImport.id,
-        reconciliation.summary_view,
-        limit=limit,
-        cursor=cursor,
-    )
+async def listing(state: State, _: Viewer, paging: Paging) -> dict[str, Any]:
+    page = await run_in_threadpool(service.list_statements, state.db, paging)
+    return page.body()
 
 
 @router.get("/{statement_id}")
 async def one(statement_id: int, state: State, _: Viewer) -> dict[str, Any]:
-    def work() -> dict[str, Any]:
-        with state.db.read() as session:
-            return reconciliation.report_view(reconciliation.find_statement(session, statement_id))
-
-    return await run_in_threadpool(work)
+    return await run_in_threadpool(service.get_statement, state.db, statement_id)
 
 
 @router.post("/{statement_id}/import-missing")
@@ -68,13 +50,8 @@ async def import_missing(
     statement_id: int, state: State, _: Admin, body: ImportMissingIn | None = None
 ) -> dict[str, Any]:
     """Record what the statement shows but pesadesk never heard of, as C2B payments."""
-
-    def work() -> dict[str, Any]:
-        return reconciliation.import_missing_payments(
-            state.db,
-            statement_id=statement_id,
-            receipts=body.receipts if body else None,
-            clock=state.clock,
+    return await run_in_threadpool(
+        lambda: service.import_missing_payments(
+            state.pipeline, statement_id=statement_id, receipts=body.receipts if body else None
         )
-
-    return await run_in_threadpool(work)
+    )

@@ -15,21 +15,14 @@ From = Annotated[str | None, Query(alias="from")]
 
 @router.get("")
 async def get_stats(state: State, _: Viewer, from_: From = None, to: str | None = None) -> Any:
+    """The seed's numbers and more, for `from`..`to` (whole EAT days, `to` inclusive)."""
     start, end = parse_bound(from_, end=False), parse_bound(to, end=True)
-
-    def work() -> dict[str, Any]:
-        with state.db.read() as session:
-            return stats.compute(session, start=start, end=end)
-
-    return await run_in_threadpool(work)
+    return await run_in_threadpool(stats.totals, state.db, start=start, end=end)
 
 
 @router.get("/daily")
 async def get_daily(state: State, _: Viewer, from_: From = None, to: str | None = None) -> Any:
+    """Per East Africa Time day: money received by source, refunded, net, success rate."""
     start, end = parse_bound(from_, end=False), parse_bound(to, end=True)
-
-    def work() -> dict[str, Any]:
-        with state.db.read() as session:
-            return {"data": stats.daily(session, start=start, end=end), "next_cursor": None}
-
-    return await run_in_threadpool(work)
+    days = await run_in_threadpool(stats.days, state.db, start=start, end=end)
+    return {"data": days, "next_cursor": None}

@@ -1,4 +1,5 @@
-"""pipeline origins and retries, events, journal headers, ledger invariants, key owners
+"""pipeline origins and retries, events, journal headers, ledger invariants, key owners,
+idempotency results
 
 Revision ID: 0005
 Revises: 0004
@@ -135,6 +136,19 @@ def upgrade() -> None:
             sa.Column("owner", sa.String(length=100), server_default="", nullable=False)
         )
     op.execute("UPDATE api_keys SET owner = name WHERE owner = ''")
+    with op.batch_alter_table("refunds", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("requested_owner", sa.String(length=100), nullable=True))
+    op.execute(
+        "UPDATE refunds SET requested_owner = COALESCE((SELECT owner FROM api_keys "
+        "WHERE api_keys.id = refunds.requested_key_id), requested_by)"
+    )
+    # Keys now keep the service's result instead of an HTTP answer; answers kept in the
+    # old shape cannot be replayed as results, so they are let go (they guard retries of
+    # a few minutes, and the payments and refunds they created stay).
+    op.execute("DELETE FROM idempotency_keys")
+    with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.drop_column("status_code")
     if op.get_bind().dialect.name == "postgresql":
         for statement in (*_PG_FUNCTIONS, *_PG_TRIGGERS):
             op.execute(statement)
@@ -155,6 +169,12 @@ def downgrade() -> None:
         for statement in _SQLITE_TRIGGERS:
             name = statement.split()[2]
             op.execute(f"DROP TRIGGER {name}")
+    op.execute("DELETE FROM idempotency_keys")
+    with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("status_code", sa.Integer(), nullable=True))
+        batch_op.drop_column("completed_at")
+    with op.batch_alter_table("refunds", schema=None) as batch_op:
+        batch_op.drop_column("requested_owner")
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
         batch_op.drop_column("owner")
     with op.batch_alter_table("webhook_logs", schema=None) as batch_op:

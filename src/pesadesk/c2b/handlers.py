@@ -1,0 +1,87 @@
+"""The C2B messages the pipeline applies: a confirmation becomes one payment, placed;
+a validation is answered Accepted or, when the desk is set to, with a C2B000xx code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from pesadesk.c2b.message import C2BTransaction, parse_c2b
+from pesadesk.c2b.service import Recorded, find_target, record_confirmation
+from pesadesk.core.errors import PesadeskError
+from pesadesk.core.events import Event, PaymentCompleted, invoice_events
+from pesadesk.pipeline.contract import Context, Outcome, Plan
+from pesadesk.receivables import placement
+
+ACCEPT = {"ResultCode": "0", "ResultDesc": "Accepted"}
+INVALID_ACCOUNT = {"ResultCode": "C2B00012", "ResultDesc": "Rejected"}
+INVALID_AMOUNT = {"ResultCode": "C2B00013", "ResultDesc": "Rejected"}
+OTHER_ERROR = {"ResultCode": "C2B00016", "ResultDesc": "Rejected"}
+
+
+class ConfirmationHandler:
+    """Money that arrived on the Paybill or Till, from a callback, Pull or a statement."""
+
+    def external_id(self, message: C2BTransaction) -> str | None:
+        return message.trans_id
+
+    def plan(self, session: Session, message: C2BTransaction) -> Plan:
+        target = find_target(session, message)
+        if target is None:
+            return Plan((2, 0), None)
+        if target.customer_pk is not None:
+            return Plan((0, target.customer_pk), target)
+        return Plan((1, target.sale_pk or target.invoice_pk or 0), target)
+
+    def apply(self, session: Session, message: C2BTransaction, plan: Plan, ctx: Context) -> Outcome:
+        recorded: Recorded = record_confirmation(
+            session, txn=message, clock=ctx.clock, target=plan.found
+        )
+        events: list[Event] = []
+        if not recorded.duplicate:
+            events.append(PaymentCompleted(recorded.payment_id))
+            if recorded.placement is not None:
+                events.extend(invoice_events(recorded.placement.invoices))
+        return Outcome(
+            external_id=message.trans_id,
+            duplicate=recorded.duplicate,
+            flagged=recorded.note is not None,
+            note=recorded.note,
+            events=tuple(events),
+        )
+
+
+class ValidationHandler:
+    """Safaricom asks before it takes the money; by default everything is accepted."""
+
+    def external_id(self, message: Any) -> str | None:
+        found = message.get("TransID") if isinstance(message, dict) else None
+        return str(found)[:100] if found else None
+
+    def plan(self, session: Session, message: Any) -> Plan:
+        return Plan()
+
+    def apply(self, session: Session, message: Any, plan: Plan, ctx: Context) -> Outcome:
+        return Outcome(
+            external_id=self.external_id(message),
+            reply=validation_answer(session, message, ctx),
+        )
+
+
+def validation_answer(session: Session, payload: Any, ctx: Context) -> dict[str, str]:
+    """Accept, or (when configured to) reject unknown accounts and impossible amounts."""
+    if not ctx.settings.payments.c2b.reject_unknown_accounts:
+        return ACCEPT
+    try:
+        txn = parse_c2b(payload)
+    except PesadeskError as exc:
+        amount = "amount" in exc.code or "Amount" in exc.message
+        return INVALID_AMOUNT if amount else OTHER_ERROR
+    if placement.match_reference(session, txn.bill_ref) is None:
+        return INVALID_ACCOUNT
+    return ACCEPT
+
+
+confirmation = ConfirmationHandler()
+validation = ValidationHandler()

@@ -1,0 +1,39 @@
+"""What a periodic job is, and what it is given to run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Protocol
+
+from pesadesk.config import Settings
+from pesadesk.core.clock import Clock
+from pesadesk.daraja.client import DarajaClient
+from pesadesk.db.session import Database
+
+if TYPE_CHECKING:
+    from pesadesk.pipeline.run import Pipeline
+
+
+@dataclass(frozen=True)
+class JobContext:
+    db: Database
+    settings: Settings
+    clock: Clock
+    pipeline: Pipeline
+    daraja: DarajaClient  # STK Push and Query
+    c2b: DarajaClient  # C2B register and Pull Transactions
+    b2c: DarajaClient | None  # refunds; None when not configured
+
+
+class PeriodicJob(Protocol):
+    """Work the outbox worker does on its passes: every pass (`every` None) or at most
+    once per `every`."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def every(self) -> timedelta | None: ...
+
+    async def run(self, ctx: JobContext) -> object: ...

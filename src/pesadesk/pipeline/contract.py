@@ -1,0 +1,71 @@
+"""What a callback handler is and what it answers; the slices implement it, the
+pipeline runs it. Nothing here touches the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy.orm import Session
+
+from pesadesk.config import Settings
+from pesadesk.core.clock import Clock
+from pesadesk.core.events import Event
+
+# Work with no customer to lock sorts after work that has one (see `Handler.lock_key`).
+NO_LOCK: tuple[int, int] = (9, 0)
+
+
+class Origin(StrEnum):
+    """How a message reached pesadesk; with its source it picks the parser."""
+
+    CALLBACK = "callback"  # Safaricom over HTTP
+    PULL = "pull"  # Pull Transactions found it
+    STATEMENT = "statement"  # a person imported it from the M-Pesa statement
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What applying a message concluded; written onto its `webhook_logs` row."""
+
+    external_id: str | None = None
+    duplicate: bool = False
+    flagged: bool = False
+    note: str | None = None
+    reply: dict[str, Any] = field(default_factory=dict)
+    events: tuple[Event, ...] = ()
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: Settings
+    clock: Clock
+
+
+M = TypeVar("M")
+M_contra = TypeVar("M_contra", contravariant=True)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a handler read before writing: the lock order key and whatever it found
+    (a C2B payment's target), handed back to `apply`."""
+
+    lock: tuple[int, int] = NO_LOCK
+    found: Any = None
+
+
+class Handler(Protocol[M_contra]):
+    """Applies one kind of message, inside the pipeline's transaction.
+
+    `plan` does the reads that decide which rows `apply` will lock; a batch applies its
+    messages in lock order, so two batches lock customers in one order and cannot
+    deadlock. `apply` does the writes and returns the outcome with its domain events.
+    """
+
+    def external_id(self, message: M_contra) -> str | None: ...
+
+    def plan(self, session: Session, message: M_contra) -> Plan: ...
+
+    def apply(self, session: Session, message: M_contra, plan: Plan, ctx: Context) -> Outcome: ...

@@ -1,0 +1,70 @@
+"""The STK callback, as the pipeline applies it. Unknown CheckoutRequestIDs, amounts that
+differ from the one asked and receipts already used are flagged and credit nothing."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pesadesk.core.errors import NeedsReview
+from pesadesk.core.money import format_kes
+from pesadesk.daraja.callbacks import StkCallback
+from pesadesk.daraja.result_codes import stk_message, stk_status
+from pesadesk.db.models import Payment
+from pesadesk.pipeline.contract import Context, Outcome, Plan
+from pesadesk.stk.settle import hold_for_review, settle
+
+
+def _mismatch(callback: StkCallback, payment: Payment) -> str | None:
+    """Why a success cannot be credited as it stands, or None."""
+    if callback.amount_cents != payment.amount_cents:
+        given = "missing" if callback.amount_cents is None else format_kes(callback.amount_cents)
+        return (
+            f"amount {given} differs from the {format_kes(payment.amount_cents)} asked;"
+            " not credited, needs a person"
+        )
+    return None
+
+
+class StkCallbackHandler:
+    def external_id(self, message: StkCallback) -> str | None:
+        return message.checkout_request_id
+
+    def plan(self, session: Session, message: StkCallback) -> Plan:
+        return Plan()
+
+    def apply(self, session: Session, message: StkCallback, plan: Plan, ctx: Context) -> Outcome:
+        checkout = message.checkout_request_id
+        payment = session.execute(
+            select(Payment).where(Payment.provider_ref == checkout).with_for_update()
+        ).scalar_one_or_none()
+        if payment is None:  # kept unprocessed: re-run if the push's answer comes later
+            raise NeedsReview(f"unknown CheckoutRequestID {checkout}")
+        if payment.status != "processing":
+            return Outcome(external_id=checkout, duplicate=True)
+        status = stk_status(message.result_code)
+        if status == "completed":
+            note = _mismatch(message, payment) or self._receipt_taken(session, message)
+            if note is not None:
+                event = hold_for_review(session, payment.id, note, ctx.clock)
+                return Outcome(external_id=checkout, flagged=True, note=note, events=(event,))
+        settled = settle(
+            session, payment=payment, status=status, result_code=message.result_code,
+            result_desc=stk_message(message.result_code, message.result_desc),
+            receipt=message.receipt, paid_at=message.transaction_date, clock=ctx.clock,
+        )  # fmt: skip
+        return Outcome(external_id=checkout, duplicate=not settled.moved, events=settled.events)
+
+    @staticmethod
+    def _receipt_taken(session: Session, message: StkCallback) -> str | None:
+        if not message.receipt:
+            return None
+        taken = session.execute(
+            select(Payment.id).where(Payment.receipt == message.receipt)
+        ).scalar_one_or_none()
+        if taken is None:
+            return None
+        return f"receipt {message.receipt} is already payment {taken}; needs a person"
+
+
+handler = StkCallbackHandler()
