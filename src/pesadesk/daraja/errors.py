@@ -12,7 +12,8 @@
     │   │   └── TransactionNotFound  500.001.1001 "does not Exist" from STK Query
     │   └── DarajaUnavailable        no answer at all (network error, timeout)
     │       └── DarajaOutcomeUnknown a money request went out and no answer came back
-    └── CallbackError                a callback body is not shaped like Daraja's
+    └── InvalidInput (core)
+        └── CallbackError            a callback body is not shaped like Daraja's
 
 Every `DarajaError` carries `http_status`, Daraja's `error_code` and `request_id`, and
 `retryable`: whether sending the same request again is safe *and* may help. Money-moving
@@ -22,7 +23,7 @@ Messages never contain credentials: only Daraja's own `errorMessage` text is ech
 
 from __future__ import annotations
 
-from pesadesk.core.errors import PesadeskError
+from pesadesk.core.errors import InvalidInput, PesadeskError
 
 __all__ = [
     "CallbackError",
@@ -145,8 +146,12 @@ class DarajaOutcomeUnknown(DarajaUnavailable):
     code = "daraja_outcome_unknown"
 
 
-class CallbackError(PesadeskError):
-    """Raised when a Daraja callback body does not have the shape Daraja sends."""
+class CallbackError(InvalidInput):
+    """Raised when a Daraja callback body does not have the shape Daraja sends.
+
+    An `InvalidInput`, so one `except InvalidInput` catches every refusal of a callback
+    body; a bad amount is `InvalidAmount`/`LossyAmount` (also `InvalidInput`) instead.
+    """
 
     code = "invalid_callback"
     status = 422

@@ -9,6 +9,7 @@ the string form of codes, and both spellings of `OriginatorCoversationID`.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
@@ -28,8 +29,12 @@ def _int_or_str(value: object) -> object:
 
 
 def _digits(value: object) -> object:
-    """Numbers Daraja sends as JSON numbers (MSISDN, shortcodes) kept as text."""
-    if isinstance(value, int) and not isinstance(value, bool):
+    """Numbers Daraja sends as JSON numbers (MSISDN, shortcodes, amounts) kept as text."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, int | float | Decimal):
         return str(value)
     return value
 
