@@ -28,11 +28,12 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from pesadesk.core.clock import Clock, SystemClock, daraja_timestamp
 from pesadesk.core.money import whole_shillings
 from pesadesk.core.placeholders import is_placeholder
-from pesadesk.daraja.auth import TOKEN_PATH, DarajaAuth
+from pesadesk.daraja.auth import TOKEN_PATH, DarajaAuth, is_product_mismatch
 from pesadesk.daraja.errors import (
     DarajaConfigError,
     DarajaError,
     DarajaOutcomeUnknown,
+    DarajaProductMismatch,
     DarajaRejected,
     DarajaRequestInvalid,
     DarajaServerError,
@@ -248,6 +249,8 @@ class DarajaBase:
             return StkPushRefused(message, **kwargs)
         if code == "500.001.1001" and path == STK_QUERY_PATH and "not exist" in text.lower():
             return TransactionNotFound(message, **kwargs)
+        if is_product_mismatch(response):
+            return DarajaProductMismatch(message, **kwargs)
         if status >= 500:
             retryable = code not in _FINAL_500_CODES and "already registered" not in text.lower()
             return DarajaServerError(message, retryable=retryable, **kwargs)

@@ -13,9 +13,16 @@ with STK Query or Transaction Status (CONTRACT §6).
 
 from __future__ import annotations
 
-from pesadesk.daraja.apis.c2b import FORBIDDEN_URL_WORDS, C2BApi, check_c2b_url
+from pesadesk.daraja.apis.c2b import (
+    FORBIDDEN_URL_WORDS,
+    C2BApi,
+    C2BRegistration,
+    C2BVersion,
+    check_c2b_url,
+)
 from pesadesk.daraja.apis.org import OrgApi
 from pesadesk.daraja.apis.pull import PULL_TIME_FORMAT, PullApi
+from pesadesk.daraja.apis.qr import QR_PATH, QR_TRX_CODES, QrApi
 from pesadesk.daraja.apis.stk import (
     ACCOUNT_REFERENCE_MAX,
     TRANSACTION_DESC_MAX,
@@ -35,10 +42,14 @@ __all__ = [
     "FORBIDDEN_URL_WORDS",
     "PRODUCTION_URL",
     "PULL_TIME_FORMAT",
+    "QR_PATH",
+    "QR_TRX_CODES",
     "SANDBOX_URL",
     "STK_PUSH_PATH",
     "STK_QUERY_PATH",
     "TRANSACTION_DESC_MAX",
+    "C2BRegistration",
+    "C2BVersion",
     "DarajaClient",
     "DarajaConfig",
     "check_c2b_url",
@@ -46,5 +57,5 @@ __all__ = [
 ]
 
 
-class DarajaClient(StkApi, C2BApi, OrgApi, PullApi):
+class DarajaClient(StkApi, C2BApi, OrgApi, PullApi, QrApi):
     """Async Daraja API client. Use as `async with DarajaClient(config) as daraja:`."""

@@ -6,6 +6,7 @@
     │   ├── DarajaRequestInvalid     we refused to send it: Daraja would reject it anyway
     │   ├── DarajaAuthError          OAuth failed, or the token was refused twice
     │   ├── DarajaRejected           a 4xx answer: fix the request, do not retry
+    │   │   └── DarajaProductMismatch   401 "no apiproduct match found": the app lacks the API
     │   ├── DarajaServerError        a 5xx answer (retryable unless the code says otherwise)
     │   │   ├── DuplicateOriginatorConversationID   500.002.1001: the B2C was already sent
     │   │   ├── StkPushRefused       500.001.1001 on STK Push: no prompt was sent
@@ -31,6 +32,7 @@ __all__ = [
     "DarajaConfigError",
     "DarajaError",
     "DarajaOutcomeUnknown",
+    "DarajaProductMismatch",
     "DarajaRejected",
     "DarajaRequestInvalid",
     "DarajaServerError",
@@ -99,6 +101,14 @@ class DarajaRejected(DarajaError):
 
     code = "daraja_rejected"
     status = 422  # asking again will not help; the message says what Daraja refused
+
+
+class DarajaProductMismatch(DarajaRejected):
+    """Raised when Daraja answers that the app has no product for this API ("Invalid API
+    call as no apiproduct match found"): not an expired token, so not retried; for C2B
+    register, try v1 (reference §4)."""
+
+    code = "daraja_product_mismatch"
 
 
 class DarajaServerError(DarajaError):
