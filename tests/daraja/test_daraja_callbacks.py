@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from pesadesk.daraja.callbacks import (
-    classify_msisdn,
     parse_account_balance_result,
     parse_account_balances,
     parse_b2c_result,
     parse_b2c_timeout,
-    parse_c2b_payment,
     parse_reversal_result,
     parse_stk_callback,
     parse_transaction_status_result,
@@ -120,68 +117,6 @@ def test_stk_callback_shape_errors(payload: Any) -> None:
     """Bodies without the stkCallback shape are refused with a CallbackError."""
     with pytest.raises(CallbackError):
         parse_stk_callback(payload)
-
-
-def test_c2b_v2_masked_msisdn() -> None:
-    """S7: a masked MSISDN is kept as sent and is neither a hash nor a phone."""
-    c2b = parse_c2b_payment(load_fixture("s7-c2b-confirmation-v2-masked-msisdn.json"))
-    assert c2b.msisdn_kind == "masked"
-    assert c2b.msisdn == "2547 ***** 126"
-    assert c2b.msisdn_hash is None
-    assert c2b.phone is None
-    assert c2b.amount_cents == 500
-    assert c2b.org_account_balance_cents == 2500
-    assert c2b.bill_ref_number == "INV-0042"
-    assert c2b.trans_time == datetime(2023, 11, 21, 9, 13, 25, tzinfo=UTC)
-    assert c2b.customer_name == "NICHOLAS"
-
-
-def test_c2b_v1_hashed_msisdn_without_middle_and_last_names() -> None:
-    """S8: the SHA-256 of the number is recognised; missing name keys are empty strings."""
-    c2b = parse_c2b_payment(
-        load_fixture("s8-c2b-validation-v1-hashed-msisdn-no-middle-last-keys.json")
-    )
-    assert c2b.msisdn_kind == "hashed"
-    assert c2b.msisdn_hash == hashlib.sha256(b"254708374149").hexdigest()
-    assert (c2b.first_name, c2b.middle_name, c2b.last_name) == ("JOHN", "", "")
-    assert c2b.amount_cents == 150000
-    assert c2b.org_account_balance_cents is None
-
-
-def test_c2b_plain_msisdn_and_numeric_amount() -> None:
-    """Older payloads: a clear MSISDN is normalised and a numeric TransAmount is exact."""
-    payload = load_fixture("s7-c2b-confirmation-v2-masked-msisdn.json")
-    payload.update({"MSISDN": 254722000000, "TransAmount": 1234.5})
-    c2b = parse_c2b_payment(payload)
-    assert (c2b.msisdn_kind, c2b.phone) == ("plain", "254722000000")
-    assert c2b.amount_cents == 123450
-
-
-def test_c2b_bad_amount_is_optional_for_validation() -> None:
-    """A non-numeric TransAmount is None when not required, and an error when it is."""
-    payload = load_fixture("s7-c2b-confirmation-v2-masked-msisdn.json")
-    payload["TransAmount"] = "abc"
-    assert parse_c2b_payment(payload, require_amount=False).amount_cents is None
-    with pytest.raises(CallbackError):
-        parse_c2b_payment(payload)
-
-
-@pytest.mark.parametrize(
-    ("raw", "kind"),
-    [
-        ("8556A495C390F3BA95D2BDF6D06436F2FD09F516531F0A7CD9591C60812FA46D", "hashed"),
-        ("25470****149", "masked"),
-        ("0722000000", "plain"),
-        ("", "empty"),
-        ("not a number", "unknown"),
-    ],
-)
-def test_classify_msisdn(raw: str, kind: str) -> None:
-    """Each MSISDN form Daraja has used is told apart; hashes come out lowercase."""
-    found, digest, _phone = classify_msisdn(raw)
-    assert found == kind
-    if kind == "hashed":
-        assert digest == raw.lower()
 
 
 def test_b2c_result_success() -> None:

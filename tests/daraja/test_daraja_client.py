@@ -416,11 +416,11 @@ def test_c2b_register_and_simulate(emu: RunningEmulator, sink: CallbackSink, ver
     assert answer.originator_conversation_id
     assert [r.path for r in received] == ["/c2b/validation", "/c2b/confirmation"]
     payment = parse_c2b_payment(received[1].body)
-    assert (payment.amount_cents, payment.bill_ref_number) == (150000, "INV-7")
+    assert (payment.amount_cents, payment.bill_ref) == (150000, "INV-7")
     if version == "v1":
         assert payment.msisdn_hash == hashlib.sha256(PHONE.encode()).hexdigest()
     else:
-        assert (payment.msisdn_kind, payment.msisdn) == ("masked", "2547 ***** 678")
+        assert (payment.msisdn_kind, payment.msisdn_as_sent) == ("masked", "2547 ***** 678")
     assert payment.org_account_balance_cents == 500_000_00 + 1500_00
 
 

@@ -4,7 +4,9 @@ The portal warns that a new token may invalidate the previous one, so concurrent
 must share one fetch: the token is fetched under an `asyncio.Lock` and re-checked after
 the lock is taken. A 401 (or one of Daraja's "Invalid Access Token" codes) drops the token
 and the request is sent once more with a fresh one; the failed request never reached
-M-Pesa, so resending it is safe even for money requests.
+M-Pesa, so resending it is safe even for money requests. A 401 that says the app has no
+product for the API ("no apiproduct match found") is passed through untouched: a new
+token would be refused the same way.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ TOKEN_PATH: Final = "/oauth/v1/generate"  # noqa: S105 - a URL path, not a secre
 # Codes Daraja uses for an invalid or expired access token; they differ per API.
 INVALID_TOKEN_CODES: Final = frozenset({"400.003.01", "404.001.03", "401.002.01"})
 MAX_EARLY_REFRESH_SECONDS: Final = 300.0
+PRODUCT_MISMATCH_TEXT: Final = "no apiproduct match found"
 
 
 def refresh_margin(expires_in: float) -> float:
@@ -33,12 +36,24 @@ def refresh_margin(expires_in: float) -> float:
     return min(MAX_EARLY_REFRESH_SECONDS, expires_in / 5)
 
 
-def is_token_rejection(response: httpx.Response) -> bool:
-    """Daraja refused the bearer token (HTTP 401, or an invalid-token errorCode)."""
-    if response.status_code == 401:
-        return True
+def is_product_mismatch(response: httpx.Response) -> bool:
+    """Apigee's "Invalid API call as no apiproduct match found": the app lacks this API's
+    product (C2B register v2 for many apps), whatever token it sends (reference §1)."""
     if response.status_code < 400:
         return False
+    return PRODUCT_MISMATCH_TEXT in response.content.decode("utf-8", "replace").lower()
+
+
+def is_token_rejection(response: httpx.Response) -> bool:
+    """Daraja refused the bearer token (HTTP 401, or an invalid-token errorCode).
+
+    A product mismatch also comes as a 401 that speaks of an "Invalid Access Token", but
+    a fresh token cannot help it: it is not a token rejection, so it is not retried.
+    """
+    if response.status_code < 400 or is_product_mismatch(response):
+        return False
+    if response.status_code == 401:
+        return True
     try:
         data = json.loads(response.content)
     except ValueError:

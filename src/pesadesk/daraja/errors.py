@@ -6,13 +6,15 @@
     │   ├── DarajaRequestInvalid     we refused to send it: Daraja would reject it anyway
     │   ├── DarajaAuthError          OAuth failed, or the token was refused twice
     │   ├── DarajaRejected           a 4xx answer: fix the request, do not retry
+    │   │   └── DarajaProductMismatch   401 "no apiproduct match found": the app lacks the API
     │   ├── DarajaServerError        a 5xx answer (retryable unless the code says otherwise)
     │   │   ├── DuplicateOriginatorConversationID   500.002.1001: the B2C was already sent
     │   │   ├── StkPushRefused       500.001.1001 on STK Push: no prompt was sent
     │   │   └── TransactionNotFound  500.001.1001 "does not Exist" from STK Query
     │   └── DarajaUnavailable        no answer at all (network error, timeout)
     │       └── DarajaOutcomeUnknown a money request went out and no answer came back
-    └── CallbackError                a callback body is not shaped like Daraja's
+    └── InvalidInput (core)
+        └── CallbackError            a callback body is not shaped like Daraja's
 
 Every `DarajaError` carries `http_status`, Daraja's `error_code` and `request_id`, and
 `retryable`: whether sending the same request again is safe *and* may help. Money-moving
@@ -22,7 +24,7 @@ Messages never contain credentials: only Daraja's own `errorMessage` text is ech
 
 from __future__ import annotations
 
-from pesadesk.core.errors import PesadeskError
+from pesadesk.core.errors import InvalidInput, PesadeskError
 
 __all__ = [
     "CallbackError",
@@ -30,6 +32,7 @@ __all__ = [
     "DarajaConfigError",
     "DarajaError",
     "DarajaOutcomeUnknown",
+    "DarajaProductMismatch",
     "DarajaRejected",
     "DarajaRequestInvalid",
     "DarajaServerError",
@@ -100,6 +103,14 @@ class DarajaRejected(DarajaError):
     status = 422  # asking again will not help; the message says what Daraja refused
 
 
+class DarajaProductMismatch(DarajaRejected):
+    """Raised when Daraja answers that the app has no product for this API ("Invalid API
+    call as no apiproduct match found"): not an expired token, so not retried; for C2B
+    register, try v1 (reference §4)."""
+
+    code = "daraja_product_mismatch"
+
+
 class DarajaServerError(DarajaError):
     """Raised when Daraja answered 5xx."""
 
@@ -145,8 +156,12 @@ class DarajaOutcomeUnknown(DarajaUnavailable):
     code = "daraja_outcome_unknown"
 
 
-class CallbackError(PesadeskError):
-    """Raised when a Daraja callback body does not have the shape Daraja sends."""
+class CallbackError(InvalidInput):
+    """Raised when a Daraja callback body does not have the shape Daraja sends.
+
+    An `InvalidInput`, so one `except InvalidInput` catches every refusal of a callback
+    body; a bad amount is `InvalidAmount`/`LossyAmount` (also `InvalidInput`) instead.
+    """
 
     code = "invalid_callback"
     status = 422

@@ -9,6 +9,7 @@ the string form of codes, and both spellings of `OriginatorCoversationID`.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
@@ -28,8 +29,12 @@ def _int_or_str(value: object) -> object:
 
 
 def _digits(value: object) -> object:
-    """Numbers Daraja sends as JSON numbers (MSISDN, shortcodes) kept as text."""
-    if isinstance(value, int) and not isinstance(value, bool):
+    """Numbers Daraja sends as JSON numbers (MSISDN, shortcodes, amounts) kept as text."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, int | float | Decimal):
         return str(value)
     return value
 
@@ -316,3 +321,37 @@ class PullQueryResponse(DarajaAnswer):
     transactions: Annotated[list[PullTransaction], BeforeValidator(_flatten_pull)] = Field(
         default_factory=list, validation_alias=AliasChoices("Response", "Transactions")
     )
+
+
+# --- Dynamic QR ------------------------------------------------------------------------
+
+QrTrxCode = Literal["BG", "PB", "WA", "SM", "SB"]
+
+
+class QrGenerateRequest(DarajaBody):
+    merchant_name: str = Field(alias="MerchantName")
+    ref_no: str = Field(alias="RefNo")
+    amount: int = Field(alias="Amount")
+    trx_code: QrTrxCode = Field(alias="TrxCode")
+    cpi: str = Field(alias="CPI")
+    size: str = Field(alias="Size")
+
+
+class QrGenerateResponse(DarajaAnswer):
+    """The answer as sent: a present `QRCode` is success, whatever `ResponseCode` says."""
+
+    response_code: CodeStr = Field(default="", alias="ResponseCode")
+    request_id: str = Field(default="", validation_alias=AliasChoices("RequestID", "requestId"))
+    response_description: str = Field(default="", alias="ResponseDescription")
+    qr_code: str | None = Field(default=None, alias="QRCode", repr=False)
+
+
+class QrCode(BaseModel):
+    """A Dynamic QR as a PNG image, ready to serve as `image/png`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    png: bytes = Field(repr=False)
+    request_id: str = ""
+    response_code: str = ""
+    response_description: str = ""

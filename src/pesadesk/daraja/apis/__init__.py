@@ -1,0 +1,1 @@
+"""Daraja's APIs, one mixin each, over `DarajaBase`; `DarajaClient` combines them."""
