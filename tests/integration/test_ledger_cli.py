@@ -7,8 +7,8 @@ from sqlalchemy import update
 from typer.testing import CliRunner
 
 from pesadesk.c2b import service as c2b
-from pesadesk.c2b.message import C2BTransaction
 from pesadesk.cli import app
+from pesadesk.daraja.callbacks import C2BPayment as C2BTransaction
 from pesadesk.db.models import Invoice
 from pesadesk.db.session import Database
 from pesadesk.receivables import customers, invoices

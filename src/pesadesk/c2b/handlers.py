@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from pesadesk.c2b.message import C2BTransaction, parse_c2b
 from pesadesk.c2b.service import Recorded, find_target, record_confirmation
 from pesadesk.core.errors import PesadeskError
 from pesadesk.core.events import Event, PaymentCompleted, invoice_events
+from pesadesk.daraja.callbacks import C2BPayment, parse_c2b_payment
 from pesadesk.pipeline.contract import Context, Outcome, Plan
 from pesadesk.receivables import placement
 
@@ -23,10 +23,10 @@ OTHER_ERROR = {"ResultCode": "C2B00016", "ResultDesc": "Rejected"}
 class ConfirmationHandler:
     """Money that arrived on the Paybill or Till, from a callback, Pull or a statement."""
 
-    def external_id(self, message: C2BTransaction) -> str | None:
+    def external_id(self, message: C2BPayment) -> str | None:
         return message.trans_id
 
-    def plan(self, session: Session, message: C2BTransaction) -> Plan:
+    def plan(self, session: Session, message: C2BPayment) -> Plan:
         target = find_target(session, message)
         if target is None:
             return Plan((2, 0), None)
@@ -34,7 +34,7 @@ class ConfirmationHandler:
             return Plan((0, target.customer_pk), target)
         return Plan((1, target.sale_pk or target.invoice_pk or 0), target)
 
-    def apply(self, session: Session, message: C2BTransaction, plan: Plan, ctx: Context) -> Outcome:
+    def apply(self, session: Session, message: C2BPayment, plan: Plan, ctx: Context) -> Outcome:
         recorded: Recorded = record_confirmation(
             session, txn=message, clock=ctx.clock, target=plan.found
         )
@@ -74,11 +74,12 @@ def validation_answer(session: Session, payload: Any, ctx: Context) -> dict[str,
     if not ctx.settings.payments.c2b.reject_unknown_accounts:
         return ACCEPT
     try:
-        txn = parse_c2b(payload)
-    except PesadeskError as exc:
-        amount = "amount" in exc.code or "Amount" in exc.message
-        return INVALID_AMOUNT if amount else OTHER_ERROR
-    if placement.match_reference(session, txn.bill_ref) is None:
+        notice = parse_c2b_payment(payload, require_amount=False)
+    except PesadeskError:
+        return OTHER_ERROR
+    if notice.amount_cents is None:
+        return INVALID_AMOUNT
+    if placement.match_reference(session, notice.bill_ref) is None:
         return INVALID_ACCOUNT
     return ACCEPT
 

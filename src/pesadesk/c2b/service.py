@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from pesadesk.c2b.message import C2BTransaction
 from pesadesk.core.clock import Clock
 from pesadesk.core.errors import AlreadyAllocated, InvalidInput, PaymentNotFound
 from pesadesk.core.events import Event, invoice_events
 from pesadesk.core.statuses import PaymentStatus
+from pesadesk.daraja.callbacks import C2BPayment
 from pesadesk.db.models import Payment
 from pesadesk.db.sql import Sql, db_time
 from pesadesk.receivables import placement
@@ -55,7 +55,7 @@ _PLACEMENT = Sql(
 _UNRESOLVED: Any = object()
 
 
-def find_target(session: Session, txn: C2BTransaction) -> placement.Target | None:
+def find_target(session: Session, txn: C2BPayment) -> placement.Target | None:
     """Where a confirmation's money goes: its account reference, else the payer's hash."""
     return placement.match_reference(session, txn.bill_ref) or placement.match_payer(
         session, txn.msisdn_hash
@@ -65,7 +65,7 @@ def find_target(session: Session, txn: C2BTransaction) -> placement.Target | Non
 def record_confirmation(
     session: Session,
     *,
-    txn: C2BTransaction,
+    txn: C2BPayment,
     clock: Clock,
     target: placement.Target | None = _UNRESOLVED,
 ) -> Recorded:
@@ -112,7 +112,7 @@ def record_confirmation(
     return Recorded(payment_id, duplicate=False, status=placed.status.value, placement=placed)
 
 
-def _duplicate(session: Session, txn: C2BTransaction) -> Recorded:
+def _duplicate(session: Session, txn: C2BPayment) -> Recorded:
     existing = session.execute(
         select(Payment.id, Payment.amount_cents).where(Payment.receipt == txn.trans_id)
     ).first()

@@ -2,7 +2,7 @@
 
 The parser is chosen by the callback's source and how it reached us (its origin): a C2B
 confirmation from Safaricom, the same payment found by Pull Transactions, or a statement
-row a person imported all become the same `C2BTransaction` and meet the same handler.
+row a person imported all become the same `C2BPayment` and meet the same handler.
 """
 
 from __future__ import annotations
@@ -13,19 +13,20 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pesadesk.c2b.message import C2BTransaction, classify_msisdn, parse_c2b
 from pesadesk.core.errors import InvalidInput
 from pesadesk.core.money import positive_cents
 from pesadesk.core.statuses import WebhookSource
 from pesadesk.daraja.callbacks import (
+    C2BPayment,
     parse_account_balance_result,
     parse_b2c_result,
     parse_b2c_timeout,
+    parse_c2b_payment,
+    parse_pull_transaction,
     parse_result,
     parse_stk_callback,
     parse_transaction_status_result,
 )
-from pesadesk.daraja.schemas import PullTransaction
 from pesadesk.pipeline.contract import Origin
 
 Parser = Callable[[Any], Any]
@@ -54,32 +55,13 @@ def _b2c_result(payload: Any) -> Any:
     return parse_b2c_result(payload)
 
 
-def pull_transaction(payload: Any) -> C2BTransaction:
-    """One item of Pull Transactions' answer, as it was kept."""
-    try:
-        item = PullTransaction.model_validate(payload)
-    except ValueError as exc:
-        raise InvalidInput(f"not a Pull Transactions item: {exc}") from None
-    as_sent, hashed = classify_msisdn(item.msisdn)
-    return C2BTransaction(
-        trans_id=item.transaction_id.strip(),
-        amount_cents=item.amount_cents,
-        bill_ref=(item.bill_reference or "")[:100],
-        msisdn_as_sent=as_sent,
-        msisdn_hash=hashed,
-        payer_name=item.sender or None,
-        trans_time=item.received_at,
-        shortcode=None,
-    )
-
-
-def statement_row(payload: Any) -> C2BTransaction:
+def statement_row(payload: Any) -> C2BPayment:
     """A statement row pesadesk never heard of, as `import-missing` kept it."""
     if not isinstance(payload, dict) or not isinstance(payload.get("receipt"), str):
         raise InvalidInput("not a statement row")
     completed = payload.get("completed_at")
     name = str(payload.get("other_party") or "").split(" - ")[-1].strip()
-    return C2BTransaction(
+    return C2BPayment(
         trans_id=payload["receipt"].strip().upper(),
         amount_cents=positive_cents(payload.get("amount")),
         bill_ref=str(payload.get("account_no") or "")[:100],
@@ -92,8 +74,8 @@ def statement_row(payload: Any) -> C2BTransaction:
 
 
 PARSERS: dict[tuple[WebhookSource, Origin], Parser] = {
-    (WebhookSource.C2B_CONFIRMATION, Origin.CALLBACK): parse_c2b,
-    (WebhookSource.C2B_CONFIRMATION, Origin.PULL): pull_transaction,
+    (WebhookSource.C2B_CONFIRMATION, Origin.CALLBACK): parse_c2b_payment,
+    (WebhookSource.C2B_CONFIRMATION, Origin.PULL): parse_pull_transaction,
     (WebhookSource.C2B_CONFIRMATION, Origin.STATEMENT): statement_row,
     (WebhookSource.C2B_VALIDATION, Origin.CALLBACK): _validation_request,
     (WebhookSource.STK, Origin.CALLBACK): parse_stk_callback,
