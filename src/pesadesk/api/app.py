@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -58,6 +59,56 @@ async def _recovery_loop(state: AppState, interval: float) -> None:
             log.warning("recovery_pass_failed", error=type(exc).__name__)
 
 
+@dataclass(frozen=True)
+class Background:
+    """What runs beside the routes, and the seams tests set."""
+
+    enabled: bool = True
+    recovery_interval: float = RECOVERY_INTERVAL_SECONDS
+    worker_interval: float = 1.0
+    daraja_transport: httpx.AsyncBaseTransport | None = None
+    whatsapp_transport: httpx.AsyncBaseTransport | None = None
+    worker_options: dict[str, Any] = field(default_factory=dict)
+    ingest_threads: int | None = None
+
+
+@contextlib.asynccontextmanager
+async def _running(state: AppState, run: Background, owns_db: bool) -> AsyncIterator[None]:
+    """The clients, the writer threads and (when enabled) the recovery loop and the
+    outbox worker, for the life of the app; all closed in order at shutdown."""
+    runtime = build_runtime(
+        state.settings, state.db, state.clock, daraja_transport=run.daraja_transport,
+        whatsapp_transport=run.whatsapp_transport, metrics=state.metrics, **run.worker_options,
+    )  # fmt: skip
+    state.runtime = runtime
+    writer = IngestWriter(state.pipeline, threads=run.ingest_threads)
+    writer.start()
+    state.writer = writer
+    tasks = []
+    if run.enabled:
+        tasks.append(asyncio.create_task(_recovery_loop(state, run.recovery_interval)))
+        tasks.append(asyncio.create_task(runtime.worker.run_forever(interval=run.worker_interval)))
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await runtime.aclose()
+        state.writer = None
+        await asyncio.to_thread(writer.close)
+        if owns_db:
+            state.db.dispose()
+
+
+ROUTERS = (
+    health, customers, invoices, pos, orders, payments, webhook_logs, keys,
+    stats, reconciliation, refunds, dashboard,
+)  # fmt: skip
+
+
 def create_app(
     settings: Settings,
     *,
@@ -73,45 +124,20 @@ def create_app(
 ) -> FastAPI:
     """A fresh app. `background=False` leaves out the recovery loop and the outbox worker
     (tests then drive them by hand)."""
-    owns_db = db is None  # an app that made its own database closes it at shutdown
     state = AppState(
         settings=settings,
         db=db if db is not None else Database(settings.database_url),
         clock=clock or SystemClock(),
     )
+    run = Background(
+        background, recovery_interval, worker_interval, daraja_transport, whatsapp_transport,
+        worker_options or {}, ingest_threads,
+    )  # fmt: skip
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        runtime = build_runtime(
-            settings,
-            state.db,
-            state.clock,
-            daraja_transport=daraja_transport,
-            whatsapp_transport=whatsapp_transport,
-            metrics=state.metrics,
-            **(worker_options or {}),
-        )
-        state.runtime = runtime
-        writer = IngestWriter(state.pipeline, threads=ingest_threads)
-        writer.start()
-        state.writer = writer
-        tasks = []
-        if background:
-            tasks.append(asyncio.create_task(_recovery_loop(state, recovery_interval)))
-            tasks.append(asyncio.create_task(runtime.worker.run_forever(interval=worker_interval)))
-        try:
+        async with _running(state, run, owns_db=db is None):
             yield
-        finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            await runtime.aclose()
-            state.writer = None
-            await asyncio.to_thread(writer.close)
-            if owns_db:
-                state.db.dispose()
 
     state.metrics.watch_database(state.db)
     app = FastAPI(title="pesadesk", version=__version__, lifespan=lifespan)
@@ -119,10 +145,6 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)
     app.state.pesadesk = state
     problems.install(app)
-    routers = (
-        health, customers, invoices, pos, orders, payments, webhook_logs, keys,
-        stats, reconciliation, refunds, dashboard,
-    )  # fmt: skip
-    for module in routers:
+    for module in ROUTERS:
         app.include_router(module.router)
     return app

@@ -27,7 +27,16 @@ class LedgerReport:
 
 
 def verify(session: Session) -> LedgerReport:
+    """Every check; the report lists each difference found."""
     report = LedgerReport()
+    _journals(session, report)
+    _customers(session, report)
+    _invoices(session, report)
+    _payments(session, report)
+    return report
+
+
+def _journals(session: Session, report: LedgerReport) -> None:
     unbalanced = session.execute(
         select(
             LedgerEntry.journal_id,
@@ -43,10 +52,14 @@ def verify(session: Session) -> LedgerReport:
     for journal, debit, credit in unbalanced:
         report.problems.append(f"journal {journal}: debits {debit} != credits {credit}")
 
-    receivable = LedgerEntry.account == ledger.RECEIVABLE
+
+RECEIVABLE = LedgerEntry.account == ledger.RECEIVABLE
+
+
+def _customers(session: Session, report: LedgerReport) -> None:
     derived_balance = (
         select(func.coalesce(func.sum(LedgerEntry.debit_cents - LedgerEntry.credit_cents), 0))
-        .where(LedgerEntry.customer_pk == Customer.id, receivable)
+        .where(LedgerEntry.customer_pk == Customer.id, RECEIVABLE)
         .scalar_subquery()
     )
     for customer_id, cached, derived in session.execute(
@@ -58,18 +71,20 @@ def verify(session: Session) -> LedgerReport:
                 f"customer {customer_id}: balance {cached} but ledger says {derived}"
             )
 
+
+def _invoices(session: Session, report: LedgerReport) -> None:
     issued = (
         select(func.coalesce(func.sum(LedgerEntry.debit_cents), 0))
         .where(
             LedgerEntry.invoice_pk == Invoice.id,
-            receivable,
+            RECEIVABLE,
             LedgerEntry.kind == "invoice_issued",
         )
         .scalar_subquery()
     )
     paid = (
         select(func.coalesce(func.sum(LedgerEntry.credit_cents), 0))
-        .where(LedgerEntry.invoice_pk == Invoice.id, receivable)
+        .where(LedgerEntry.invoice_pk == Invoice.id, RECEIVABLE)
         .scalar_subquery()
     )
     for invoice_id, amount, amount_paid, status, d_issued, d_paid in session.execute(
@@ -96,6 +111,8 @@ def verify(session: Session) -> LedgerReport:
         ):
             report.problems.append(f"invoice {invoice_id}: status {status} with paid")
 
+
+def _payments(session: Session, report: LedgerReport) -> None:
     cash_in = (
         select(func.coalesce(func.sum(LedgerEntry.debit_cents), 0))
         .where(LedgerEntry.payment_id == Payment.id, LedgerEntry.account == ledger.CASH)
@@ -131,4 +148,3 @@ def verify(session: Session) -> LedgerReport:
             report.problems.append(
                 f"payment {payment_id}: suspense {d_held}, expected {expected_held}"
             )
-    return report
