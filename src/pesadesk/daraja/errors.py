@@ -48,7 +48,6 @@ class DarajaError(PesadeskError):
     """Raised when Safaricom's Daraja API refused or failed a request."""
 
     code = "daraja_error"
-    status = 503  # the contract's statuses have no 502: M-Pesa is unavailable to us now
 
     def __init__(
         self,
@@ -80,14 +79,12 @@ class DarajaConfigError(DarajaError):
     """Raised when a Daraja setting needed for this call is missing."""
 
     code = "daraja_not_configured"
-    status = 503
 
 
 class DarajaRequestInvalid(DarajaError):
     """Raised before sending when Daraja would reject the request (too long, not whole)."""
 
     code = "daraja_request_invalid"
-    status = 422
 
 
 class DarajaAuthError(DarajaError):
@@ -100,7 +97,6 @@ class DarajaRejected(DarajaError):
     """Raised when Daraja answered 4xx: the request itself is wrong."""
 
     code = "daraja_rejected"
-    status = 422  # asking again will not help; the message says what Daraja refused
 
 
 class DarajaProductMismatch(DarajaRejected):
@@ -121,7 +117,6 @@ class DuplicateOriginatorConversationID(DarajaServerError):
     """Raised when Daraja already has a B2C request with this OriginatorConversationID."""
 
     code = "daraja_duplicate_request"
-    status = 409
 
 
 class StkPushRefused(DarajaServerError):
@@ -130,21 +125,18 @@ class StkPushRefused(DarajaServerError):
     definite refusal, so no prompt reached the phone and the payment can be closed."""
 
     code = "daraja_stk_refused"
-    status = 422
 
 
 class TransactionNotFound(DarajaServerError):
     """Raised when STK Query does not know the CheckoutRequestID."""
 
     code = "daraja_transaction_not_found"
-    status = 404
 
 
 class DarajaUnavailable(DarajaError):
     """Raised when Daraja could not be reached or did not answer in time."""
 
     code = "daraja_unavailable"
-    status = 503
 
 
 class DarajaOutcomeUnknown(DarajaUnavailable):
@@ -164,7 +156,6 @@ class CallbackError(InvalidInput):
     """
 
     code = "invalid_callback"
-    status = 422
 
 
 def never_sent(exc: DarajaError) -> bool:
