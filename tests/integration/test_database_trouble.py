@@ -87,8 +87,9 @@ def impatient_db(pg_only: str) -> Iterator[Database]:
 def test_callback_hitting_a_lock_timeout_is_run_again_by_itself(
     pg_only: str, impatient_db: Database, settings: Settings
 ) -> None:
-    """Processing fails on a lock timeout: 200 all the same, the body kept as not yet
-    attempted, and the next recovery pass credits it once, with no person involved."""
+    """Processing fails on a lock timeout: 200 all the same, the body kept with its error
+    kind (transient) and a retry time, and the recovery pass credits it once when that
+    time comes, with no person involved."""
     clock = FrozenClock()
     app = create_app(settings, db=impatient_db, clock=clock, background=False)
     blocker = create_engine(normalize_url(pg_only))
@@ -102,7 +103,12 @@ def test_callback_hitting_a_lock_timeout_is_run_again_by_itself(
             assert answer.json() == {"ResultCode": 0, "ResultDesc": "Accepted"}
             with impatient_db.read() as session:
                 entry = session.execute(select(WebhookLog)).scalar_one()
-                assert (entry.processed, entry.attempts) == (False, 0)
+                assert (entry.processed, entry.attempts, entry.error_kind) == (
+                    False,
+                    1,
+                    "transient",
+                )
+                assert entry.next_attempt_at is not None
                 assert "lock timeout" in (entry.error or "")
                 assert "SQLSTATE 55P03" in (entry.error or "")
                 for private in ("parameters", "LCK0001", "NICHOLAS"):  # no statement, no data
@@ -121,6 +127,6 @@ def test_callback_hitting_a_lock_timeout_is_run_again_by_itself(
             assert (payment["amount"], payment["status"]) == (300.0, "unallocated")
             with impatient_db.read() as session:
                 entry = session.execute(select(WebhookLog)).scalar_one()
-                assert (entry.processed, entry.attempts, entry.error) == (True, 1, None)
+                assert (entry.processed, entry.attempts, entry.error) == (True, 2, None)
     finally:
         blocker.dispose()
