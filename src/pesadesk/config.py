@@ -94,6 +94,10 @@ class SecuritySettings(BaseModel):
     webhook_token: SecretStr | None = None
     webhook_ip_allowlist: list[str] = Field(default_factory=list)
     trust_forwarded_for: bool = False
+    # auto: with `payments.mpesa.sandbox: false`, callbacks of unproven origin are
+    # confirmed with Daraja before they move money; always: every callback is (§8).
+    verify_callbacks: Literal["auto", "always", "never"] = "auto"
+    allow_unprotected_webhooks: bool = False
 
 
 class Settings(BaseSettings):

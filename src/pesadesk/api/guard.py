@@ -24,12 +24,21 @@ SAFARICOM_CALLBACK_ADDRESSES = (
 class WebhookGuard:
     security: SecuritySettings
 
+    def __post_init__(self) -> None:
+        self.networks  # noqa: B018 - a bad CIDR fails the app's start, not every callback
+
     @cached_property
     def networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         return tuple(
             ipaddress.ip_network(cidr.strip(), strict=False)
             for cidr in self.security.webhook_ip_allowlist
         )
+
+    @property
+    def protects(self) -> bool:
+        """A token or an allow-list is set: a callback that passes has a proven origin."""
+        token = self.security.webhook_token
+        return bool(token is not None and token.get_secret_value()) or bool(self.networks)
 
     def client_address(self, request: Request) -> str | None:
         if self.security.trust_forwarded_for:

@@ -28,7 +28,8 @@ from pesadesk.pipeline.run import Ingested, Job
 log = structlog.get_logger(__name__)
 
 ACK = {"ResultCode": 0, "ResultDesc": "Accepted"}
-TRUNCATED_KEEP = 64 * 1024
+TRUNCATED_KEEP = 64 * 1024  # of a body over the limit, kept for a person to look at
+REFUSED_KEEP = 4 * 1024  # of a refused (403) body: enough to see what it was, no more
 
 ROUTES: dict[str, WebhookSource] = {
     "/api/webhooks/mpesa": WebhookSource.C2B_CONFIRMATION,  # the seed's URL
@@ -52,10 +53,7 @@ async def _read_body(request: Request, limit: int) -> tuple[bytes, bool]:
     return b"".join(chunks), False
 
 
-async def _store(
-    state: AppState, source: WebhookSource, raw: bytes, remote: str | None, refused: str | None
-) -> Ingested:
-    job = Job(source=source.value, raw=raw, remote_addr=remote, refused=refused)
+async def _store(state: AppState, job: Job) -> Ingested:
     if state.writer is not None:
         return await asyncio.wrap_future(state.writer.submit(job))
     return await run_in_threadpool(state.pipeline.run_one, job)
@@ -67,12 +65,20 @@ async def receive_callback(
     started = time.perf_counter()
     refused = guard.refusal(request)
     limit = state.settings.max_webhook_body_bytes
-    raw, too_large = await _read_body(request, limit)
+    # A refused caller gets no further than its first 4 KiB: an unauthenticated sender
+    # must not be able to fill the disk (CONTRACT §8).
+    raw, too_large = await _read_body(request, REFUSED_KEEP if refused else limit)
+    if refused:
+        raw, too_large = raw[:REFUSED_KEEP], False
     reason = refused or (
         f"refused: body over {limit} bytes (first {TRUNCATED_KEEP} kept)" if too_large else None
     )
     try:
-        result = await _store(state, source, raw, guard.client_address(request), reason)
+        job = Job(
+            source=source.value, raw=raw, remote_addr=guard.client_address(request),
+            refused=reason, proven=guard.protects,
+        )  # fmt: skip
+        result = await _store(state, job)
     except StorageUnavailable:
         state.metrics.callbacks.labels(source.value, "unavailable").inc()
         log.error("webhook_not_stored", source=source.value)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from pesadesk.b2c import balance
 from pesadesk.b2c.rules import COMPLETED, PROCESSING
 from pesadesk.b2c.settle import refund_for, settle
+from pesadesk.c2b import verify
 from pesadesk.core.money import format_kes
 from pesadesk.daraja.callbacks import (
     AccountBalanceResult,
@@ -107,6 +108,8 @@ def _settled_outcome(refund: Refund, event: Any, succeeded: bool, external: str 
 
 def _status_result(session: Session, status: TransactionStatusResult, ctx: Context) -> Outcome:
     occasion = str(status.result.reference_data.get("Occasion") or "")
+    if occasion.startswith(verify.OCCASION_PREFIX):  # pesadesk asked about a C2B payment
+        return verify.status_answered(session, status, occasion, ctx)
     refund = refund_for(session, status.originator_conversation_id, status.conversation_id,
                          occasion or None)  # fmt: skip
     external = status.result.conversation_id or None

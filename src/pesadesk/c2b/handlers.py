@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from pesadesk.c2b.service import Recorded, find_target, record_confirmation
+from pesadesk.c2b.verify import confirm_pending
 from pesadesk.core.errors import PesadeskError
 from pesadesk.core.events import Event, PaymentCompleted, invoice_events
 from pesadesk.daraja.callbacks import C2BPayment, parse_c2b_payment
@@ -35,9 +36,17 @@ class ConfirmationHandler:
         return Plan((1, target.sale_pk or target.invoice_pk or 0), target)
 
     def apply(self, session: Session, message: C2BPayment, plan: Plan, ctx: Context) -> Outcome:
+        if ctx.must_verify:
+            return self._hold(session, message, ctx)
         recorded: Recorded = record_confirmation(
             session, txn=message, clock=ctx.clock, target=plan.found
         )
+        if recorded.duplicate and recorded.pending:  # Daraja's word on a waiting payment
+            note, confirmed = confirm_pending(
+                session, payment_id=recorded.payment_id, trusted=message,
+                amount_cents=message.amount_cents, clock=ctx.clock, source="a proven callback",
+            )  # fmt: skip
+            return Outcome(external_id=message.trans_id, note=note, events=tuple(confirmed))
         events: list[Event] = []
         if not recorded.duplicate:
             events.append(PaymentCompleted(recorded.payment_id))
@@ -50,6 +59,15 @@ class ConfirmationHandler:
             note=recorded.note,
             events=tuple(events),
         )
+
+    @staticmethod
+    def _hold(session: Session, message: C2BPayment, ctx: Context) -> Outcome:
+        """Unproven origin: recorded `pending_verification`, crediting nothing yet."""
+        recorded = record_confirmation(
+            session, txn=message, clock=ctx.clock, pending_reason="origin not proven"
+        )
+        note = None if recorded.duplicate else "origin not proven: waiting for Daraja to confirm"
+        return Outcome(external_id=message.trans_id, duplicate=recorded.duplicate, note=note)
 
 
 class ValidationHandler:

@@ -12,7 +12,7 @@ from datetime import timedelta
 import structlog
 from sqlalchemy import select
 
-from pesadesk.core.statuses import WebhookSource
+from pesadesk.core.statuses import PaymentStatus, WebhookSource
 from pesadesk.daraja.client import DarajaClient
 from pesadesk.daraja.schemas import PullTransaction
 from pesadesk.db.models import Payment
@@ -34,12 +34,13 @@ class PullResult:
 
 
 def _unknown(db: Database, items: list[PullTransaction]) -> list[PullTransaction]:
-    """The items pesadesk has no payment for (the rest need no log row each pass)."""
+    """The items pesadesk has no settled payment for: new ones, and those waiting for
+    Daraja's confirmation (the rest need no log row each pass)."""
     ids = {item.transaction_id.strip() for item in items}
+    waiting = PaymentStatus.PENDING_VERIFICATION.value
     with db.read() as session:
-        known = set(
-            session.execute(select(Payment.receipt).where(Payment.receipt.in_(ids))).scalars()
-        )
+        query = select(Payment.receipt).where(Payment.receipt.in_(ids), Payment.status != waiting)
+        known = set(session.execute(query).scalars())
     return [item for item in items if item.transaction_id.strip() not in known]
 
 
@@ -48,7 +49,7 @@ def _record(pipeline: Pipeline, item: PullTransaction) -> bool:
     result = pipeline.run_one(
         Job(source=WebhookSource.C2B_CONFIRMATION.value, raw=raw, origin=Origin.PULL)
     )
-    return result.outcome is not None and not result.outcome.duplicate
+    return result.outcome is not None and bool(result.outcome.events)
 
 
 async def pull_missed(*, pipeline: Pipeline, daraja: DarajaClient, hours: float = 24) -> PullResult:

@@ -29,6 +29,7 @@ class Recorded:
     status: str | None = None
     note: str | None = None
     placement: placement.Placement | None = None
+    pending: bool = False  # waiting for Daraja's confirmation (recorded now, or before)
 
 
 def payment_id_for(trans_id: str) -> str:
@@ -39,10 +40,10 @@ _INSERT_PAYMENT = Sql(
     """INSERT INTO payments (id, order_id, amount_cents, currency, method, status, source,
        phone, msisdn_hash, payer_name, reference, provider_ref, receipt, customer_pk,
        invoice_pk, pos_sale_pk, unplaced_cents, needs_review, query_attempts, paid_at,
-       created_at, updated_at)
+       verify_reason, next_query_at, created_at, updated_at)
        VALUES (:id, NULL, :amount, 'KES', 'mpesa', :status, 'c2b', :phone, :hash, :name,
        :reference, :trans_id, :trans_id, :customer_pk, :invoice_pk, :sale_pk, 0, :no, 0,
-       :paid_at, :now, :now)
+       :paid_at, :verify, :ask_at, :now, :now)
        ON CONFLICT DO NOTHING RETURNING id"""
 )
 _PLACEMENT = Sql(
@@ -68,19 +69,25 @@ def record_confirmation(
     txn: C2BPayment,
     clock: Clock,
     target: placement.Target | None = _UNRESOLVED,
+    pending_reason: str | None = None,
 ) -> Recorded:
     """Insert the payment unless its TransID (or receipt) is already known, then place it.
 
     The insert is `ON CONFLICT DO NOTHING`: of fifty copies racing, one row wins and the
     rest see nothing inserted and report a duplicate. The target is found first so the
     row goes in already placed; only a POS sale's new invoice or a walk-in's change
-    needs a second write.
+    needs a second write. With a `pending_reason` the payment is only recorded,
+    `pending_verification`, until Daraja confirms it (`c2b.verify`).
     """
     now = clock.now()
     payment_id = payment_id_for(txn.trans_id)
-    if target is _UNRESOLVED:
+    if pending_reason is not None:
+        target = None
+    elif target is _UNRESOLVED:
         target = find_target(session, txn)
     status = PaymentStatus.COMPLETED if target else PaymentStatus.UNALLOCATED
+    if pending_reason is not None:
+        status = PaymentStatus.PENDING_VERIFICATION
     conn = session.connection()
     stamp = db_time(conn, now)
     inserted = _INSERT_PAYMENT.run(
@@ -99,32 +106,39 @@ def record_confirmation(
             "sale_pk": target.sale_pk if target else None,
             "no": False,
             "paid_at": db_time(conn, txn.trans_time or now),
+            "verify": pending_reason,
+            "ask_at": stamp if pending_reason is not None else None,
             "now": stamp,
         },
     ).scalar_one_or_none()
     if inserted is None:
         return _duplicate(session, txn)
+    if pending_reason is not None:
+        return Recorded(payment_id, duplicate=False, status=status.value, pending=True)
     placed = placement.place(
         session, payment_id=payment_id, amount_cents=txn.amount_cents, target=target, clock=clock
     )
     if (placed.unplaced_cents and target) or (target and placed.invoice_pk != target.invoice_pk):
-        _store_placement(session, payment_id, placed, now)
+        store_placement(session, payment_id, placed, now)
     return Recorded(payment_id, duplicate=False, status=placed.status.value, placement=placed)
 
 
 def _duplicate(session: Session, txn: C2BPayment) -> Recorded:
     existing = session.execute(
-        select(Payment.id, Payment.amount_cents).where(Payment.receipt == txn.trans_id)
+        select(Payment.id, Payment.amount_cents, Payment.status).where(
+            Payment.receipt == txn.trans_id
+        )
     ).first()
     if existing is None:  # pragma: no cover - the conflict was on this very receipt
         raise InvalidInput(f"TransID {txn.trans_id} clashes with another payment")
+    pending = existing.status == PaymentStatus.PENDING_VERIFICATION.value
     note = None
-    if existing.amount_cents != txn.amount_cents:
+    if existing.amount_cents != txn.amount_cents and not pending:
         note = f"repeat of {txn.trans_id} with a different amount; the first one stands"
-    return Recorded(existing.id, duplicate=True, note=note)
+    return Recorded(existing.id, duplicate=True, note=note, status=existing.status, pending=pending)
 
 
-def _store_placement(
+def store_placement(
     session: Session, payment_id: str, placed: placement.Placement, now: datetime
 ) -> None:
     conn = session.connection()
@@ -186,5 +200,5 @@ def allocate_payment(
         clock=clock,
         from_suspense=True,
     )
-    _store_placement(session, payment_id, placed, now)
+    store_placement(session, payment_id, placed, now)
     return invoice_events(placed.invoices)

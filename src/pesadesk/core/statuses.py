@@ -25,6 +25,7 @@ class PaymentStatus(StrEnum):
     CANCELLED = "cancelled"
     TIMEOUT = "timeout"
     UNALLOCATED = "unallocated"
+    PENDING_VERIFICATION = "pending_verification"  # waits for Daraja to confirm it (§8)
     REFUNDED = "refunded"
     PARTIALLY_REFUNDED = "partially_refunded"
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -136,6 +137,14 @@ class Payment(Base):
     result_code: Mapped[str | None] = mapped_column(String(20))
     result_desc: Mapped[str | None] = mapped_column(String(300))
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A callback of unproven origin (or an STK success lacking its receipt) waits for
+    # Daraja's confirmation: why, and the receipt it claimed (not unique until confirmed).
+    verify_reason: Mapped[str | None] = mapped_column(String(120))
+    claimed_status: Mapped[str | None] = mapped_column(String(24))
+    claimed_receipt: Mapped[str | None] = mapped_column(String(40))
+    # The ConversationID Daraja gave pesadesk's own Transaction Status question about it:
+    # only the answer carrying it can confirm the payment (a forger never sees it).
+    verify_token: Mapped[str | None] = mapped_column(String(100))
     next_query_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     query_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -221,6 +230,8 @@ class WebhookLog(Base):
     # How it reached us: `callback` (Safaricom over HTTP), `pull` (Pull Transactions),
     # `statement` (a statement row imported by a person).
     origin: Mapped[str] = mapped_column(String(12), default="callback", server_default="callback")
+    # The token or the allow-list passed it (or pesadesk asked Daraja itself): CONTRACT §8.
+    proven: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     raw_body: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     remote_addr: Mapped[str | None] = mapped_column(String(64))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pesadesk.b2c import checks
-from pesadesk.c2b import pull
+from pesadesk.c2b import pull, verify
 from pesadesk.jobs.context import PeriodicJob
 from pesadesk.notify import daily
 from pesadesk.stk import sweeper
@@ -11,6 +11,7 @@ from pesadesk.stk import sweeper
 JOBS: tuple[PeriodicJob, ...] = (
     sweeper.job,
     pull.job,
+    verify.job,
     daily.job,
     checks.status_checks,
     checks.balance_refresh,

@@ -39,8 +39,31 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Context:
+    """What a handler applies a message with. `proven`: the message's origin is proven
+    (the webhook token or the allow-list passed it, or pesadesk itself asked Daraja)."""
+
     settings: Settings
     clock: Clock
+    proven: bool = True
+
+    @property
+    def must_verify(self) -> bool:
+        """Whether Daraja must confirm this message before it moves money (CONTRACT §8):
+        `always`; or `auto` in production for an unproven origin (every origin, when
+        `allow_unprotected_webhooks` let the desk start without protection)."""
+        security = self.settings.security
+        if security.verify_callbacks == "never":
+            return False
+        if security.verify_callbacks == "always":
+            return True
+        if self.settings.payments.mpesa.sandbox:
+            return False
+        return not self.proven or security.allow_unprotected_webhooks
+
+    @property
+    def checks_incomplete(self) -> bool:
+        """An STK success without receipt or amount is confirmed unless checks are off."""
+        return self.settings.security.verify_callbacks != "never"
 
 
 M = TypeVar("M")

@@ -16,11 +16,11 @@ from pesadesk.pipeline.contract import Outcome
 from pesadesk.pipeline.failures import Failure
 
 _INSERT = Sql(
-    """INSERT INTO webhook_logs (source, origin, raw_body, received_at, remote_addr,
-       external_id, processed, is_duplicate, flagged, error, error_kind, attempts,
-       next_attempt_at, processed_at)
-       VALUES (:source, :origin, :raw, :received, :addr, :ext, :done, :dup, :flagged,
-       :error, :kind, :attempts, :retry_at, :processed_at) RETURNING id"""
+    """INSERT INTO webhook_logs (source, origin, proven, raw_body, received_at,
+       remote_addr, external_id, processed, is_duplicate, flagged, error, error_kind,
+       attempts, next_attempt_at, processed_at)
+       VALUES (:source, :origin, :proven, :raw, :received, :addr, :ext, :done, :dup,
+       :flagged, :error, :kind, :attempts, :retry_at, :processed_at) RETURNING id"""
 )
 _MARK = Sql(
     "UPDATE webhook_logs SET is_duplicate = :dup, flagged = :flagged, error = :error WHERE id = :id"
@@ -47,11 +47,13 @@ class Arrival:
     remote_addr: str | None
     received: datetime
     external_id: str | None
+    proven: bool = True
 
 
 def _row(conn: Connection, arrival: Arrival) -> dict[str, Any]:
     return {
-        "source": arrival.source, "origin": arrival.origin, "raw": arrival.raw,
+        "source": arrival.source, "origin": arrival.origin, "proven": arrival.proven,
+        "raw": arrival.raw,
         "received": db_time(conn, arrival.received), "addr": arrival.remote_addr,
         "ext": arrival.external_id,
     }  # fmt: skip
@@ -103,6 +105,15 @@ def failed_again(
               "ext": external_id, "id": log_id,
               "retry_at": db_time(conn, retry_at) if retry_at else None}  # fmt: skip
     _FAILED_AGAIN.run(conn, values)
+
+
+_FLAG = Sql("UPDATE webhook_logs SET flagged = :yes, error = :note WHERE id = :id")
+
+
+def flag(conn: Connection, log_ids: list[int], note: str) -> None:
+    """Daraja contradicted what these messages said: flag them for a person."""
+    for log_id in log_ids:
+        _FLAG.run(conn, {"yes": True, "note": note[:2000], "id": log_id})
 
 
 def lock(session: Session, log_id: int, *, skip_locked: bool) -> WebhookLog | None:

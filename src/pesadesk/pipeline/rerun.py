@@ -22,21 +22,24 @@ from pesadesk.pipeline.run import Ingested, Job, Pipeline
 log = structlog.get_logger(__name__)
 
 
-def _job(entry: WebhookLog, *, wait: bool) -> Job:
+def _job(entry: WebhookLog, *, wait: bool, by_person: bool = False) -> Job:
+    """A stored message as a job; a person's re-run vouches for its origin (that is how a
+    refused callback is let through), the recovery pass keeps what arrival proved."""
     return Job(
         source=entry.source, raw=entry.raw_body, remote_addr=entry.remote_addr,
-        origin=Origin(entry.origin), log_id=entry.id, wait_for_lock=wait,
+        origin=Origin(entry.origin), proven=by_person or entry.proven, log_id=entry.id,
+        wait_for_lock=wait,
     )  # fmt: skip
 
 
-def reprocess(pipeline: Pipeline, *, log_id: int) -> Ingested:
+def reprocess(pipeline: Pipeline, *, log_id: int, by_person: bool = True) -> Ingested:
     """Run one stored message again; its outcome is None when it was processed already
     (or fails again: then `error` says why)."""
     with pipeline.db.read() as session:
         entry = session.get(WebhookLog, log_id)
         if entry is None:
             raise WebhookLogNotFound(f"no webhook log {log_id}")
-        job = _job(entry, wait=True)
+        job = _job(entry, wait=True, by_person=by_person)
     return pipeline.run_one(job)
 
 
@@ -53,7 +56,7 @@ def rerun_flagged(pipeline: Pipeline, *, source: str, external_id: str) -> list[
                 )
             ).scalars()
         )
-    done = [reprocess(pipeline, log_id=i) for i in waiting]
+    done = [reprocess(pipeline, log_id=i, by_person=False) for i in waiting]
     return [r.log_id for r in done if r.outcome is not None]
 
 

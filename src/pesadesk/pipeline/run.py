@@ -14,7 +14,7 @@ write fails too does the caller hear `StorageUnavailable` (and answer 503).
 from __future__ import annotations
 
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import structlog
@@ -54,6 +54,7 @@ class Job:
     remote_addr: str | None = None
     refused: str | None = None
     origin: Origin = Origin.CALLBACK
+    proven: bool = True
     log_id: int | None = None
     wait_for_lock: bool = True
     future: Future[Ingested] = field(default_factory=Future)
@@ -164,7 +165,8 @@ class Pipeline:
         log_id = job.log_id
         if log_id is None:
             log_id = logrows.insert_applied(conn, self._arrival(job, item.external_id, now))
-        outcome = item.handler.apply(session, item.message, item.plan, self.ctx)
+        ctx = replace(self.ctx, proven=job.proven)
+        outcome = item.handler.apply(session, item.message, item.plan, ctx)
         if job.log_id is None:
             logrows.mark(conn, log_id, outcome)
         else:
@@ -178,6 +180,7 @@ class Pipeline:
         return logrows.Arrival(
             source=job.source, origin=str(job.origin), raw=job.raw,
             remote_addr=job.remote_addr, received=now, external_id=external_id,
+            proven=job.proven and job.refused is None,
         )  # fmt: skip
 
     def _fail_alone(self, prepared: tuple[Job, _Ready | Failure], failure: Failure) -> None:

@@ -3,9 +3,10 @@ differ from the one asked and receipts already used are flagged and credit nothi
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from pesadesk.core.clock import Clock
 from pesadesk.core.errors import NeedsReview
 from pesadesk.core.money import format_kes
 from pesadesk.daraja.callbacks import StkCallback
@@ -26,6 +27,31 @@ def _mismatch(callback: StkCallback, payment: Payment) -> str | None:
     return None
 
 
+def _why_ask(message: StkCallback, status: str, ctx: Context) -> str | None:
+    """Why Daraja must confirm this callback before it settles anything (CONTRACT §8)."""
+    if ctx.must_verify:
+        return "origin not proven"
+    if status == "completed" and ctx.checks_incomplete and message.incomplete_reason:
+        return message.incomplete_reason
+    return None
+
+
+def await_query(
+    session: Session, payment: Payment, message: StkCallback, status: str, reason: str,
+    clock: Clock,
+) -> None:  # fmt: skip
+    """Keep what the callback claims and let the sweeper ask STK Query now; the payment
+    stays `processing` and its order unconfirmed until Daraja answers."""
+    now = clock.now()
+    session.execute(
+        update(Payment)
+        .where(Payment.id == payment.id, Payment.status == "processing")
+        .values(verify_reason=reason[:120], claimed_status=status,
+                claimed_receipt=(message.receipt or "")[:40] or None,
+                paid_at=message.transaction_date, next_query_at=now, updated_at=now)
+    )  # fmt: skip
+
+
 class StkCallbackHandler:
     def external_id(self, message: StkCallback) -> str | None:
         return message.checkout_request_id
@@ -43,11 +69,16 @@ class StkCallbackHandler:
         if payment.status != "processing":
             return Outcome(external_id=checkout, duplicate=True)
         status = stk_status(message.result_code)
+        reason = _why_ask(message, status, ctx)
+        if reason is not None:
+            await_query(session, payment, message, status, reason, ctx.clock)
+            note = f"not applied until STK Query confirms it: {reason}"
+            return Outcome(external_id=checkout, note=note)
         if status == "completed":
-            note = _mismatch(message, payment) or self._receipt_taken(session, message)
-            if note is not None:
-                event = hold_for_review(session, payment.id, note, ctx.clock)
-                return Outcome(external_id=checkout, flagged=True, note=note, events=(event,))
+            problem = _mismatch(message, payment) or self._receipt_taken(session, message)
+            if problem is not None:
+                event = hold_for_review(session, payment.id, problem, ctx.clock)
+                return Outcome(external_id=checkout, flagged=True, note=problem, events=(event,))
         settled = settle(
             session, payment=payment, status=status, result_code=message.result_code,
             result_desc=stk_message(message.result_code, message.result_desc),

@@ -13,19 +13,23 @@ from dataclasses import dataclass
 
 import structlog
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from pesadesk.config import Settings
 from pesadesk.core.clock import Clock
 from pesadesk.core.events import PaymentFlagged
 from pesadesk.core.retry import backoff
-from pesadesk.core.statuses import PaymentStatus
+from pesadesk.core.statuses import PaymentStatus, WebhookSource
 from pesadesk.daraja.client import DarajaClient
 from pesadesk.daraja.errors import DarajaError, TransactionNotFound
-from pesadesk.daraja.result_codes import stk_message
-from pesadesk.db.models import Payment
+from pesadesk.daraja.result_codes import stk_message, stk_status
+from pesadesk.db.models import Payment, WebhookLog
 from pesadesk.db.session import Database
 from pesadesk.events.publish import publish
 from pesadesk.jobs.context import JobContext
+from pesadesk.pipeline import logrows
+from pesadesk.pipeline.contract import Origin
+from pesadesk.pipeline.parse import parse
 from pesadesk.stk.settle import settle
 
 log = structlog.get_logger(__name__)
@@ -104,12 +108,45 @@ def _settle_from_query(
         payment = session.execute(
             select(Payment).where(Payment.id == due.payment_id).with_for_update()
         ).scalar_one()
+        receipt = _claimed_receipt(session, payment) if status == "completed" else None
         settled = settle(
             session, payment=payment, status=status, result_code=code, result_desc=desc,
-            receipt=None, paid_at=None, clock=clock,
+            receipt=receipt, paid_at=payment.paid_at if receipt else None, clock=clock,
         )  # fmt: skip
+        if settled.moved and payment.verify_reason is not None:
+            _flag_contradicted(session, due.checkout, status)
         publish(session, settled.events, settings=settings, now=clock.now())
         return settled.moved
+
+
+def _flag_contradicted(session: Session, checkout: str, status: str) -> None:
+    """The callbacks that waited for this query and said something else than Daraja."""
+    rows = session.execute(
+        select(WebhookLog.id, WebhookLog.raw_body).where(
+            WebhookLog.source == WebhookSource.STK.value,
+            WebhookLog.external_id == checkout,
+            WebhookLog.processed.is_(True),
+        )
+    ).all()
+    wrong = []
+    for log_id, raw in rows:
+        said = stk_status(parse(WebhookSource.STK, Origin.CALLBACK, raw).result_code)
+        if said != status:
+            wrong.append(log_id)
+    if wrong:
+        note = f"STK Query says {status}; this callback said otherwise: settled by Daraja"
+        logrows.flag(session.connection(), wrong, note)
+        log.warning("stk_callback_contradicted", checkout=checkout, callbacks=len(wrong))
+
+
+def _claimed_receipt(session: Session, payment: Payment) -> str | None:
+    """The receipt a callback waiting for this query named, unless another payment has
+    it already (then the payment is settled without one, and reconciliation finds it)."""
+    claimed = payment.claimed_receipt
+    if not claimed:
+        return None
+    taken = session.execute(select(Payment.id).where(Payment.receipt == claimed)).first()
+    return None if taken else claimed
 
 
 async def sweep(

@@ -127,6 +127,9 @@ def upgrade() -> None:
             sa.Column("origin", sa.String(length=12), server_default="callback", nullable=False)
         )
         batch_op.add_column(sa.Column("error_kind", sa.String(length=12), nullable=True))
+        batch_op.add_column(
+            sa.Column("proven", sa.Boolean(), server_default=sa.true(), nullable=False)
+        )
         batch_op.add_column(sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(
             batch_op.f("ix_webhook_logs_source_external_id"), ["source", "external_id"]
@@ -138,6 +141,11 @@ def upgrade() -> None:
     op.execute("UPDATE api_keys SET owner = name WHERE owner = ''")
     with op.batch_alter_table("refunds", schema=None) as batch_op:
         batch_op.add_column(sa.Column("requested_owner", sa.String(length=100), nullable=True))
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("verify_reason", sa.String(length=120), nullable=True))
+        batch_op.add_column(sa.Column("claimed_status", sa.String(length=24), nullable=True))
+        batch_op.add_column(sa.Column("claimed_receipt", sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column("verify_token", sa.String(length=100), nullable=True))
     op.execute(
         "UPDATE refunds SET requested_owner = COALESCE((SELECT owner FROM api_keys "
         "WHERE api_keys.id = refunds.requested_key_id), requested_by)"
@@ -173,6 +181,11 @@ def downgrade() -> None:
     with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
         batch_op.add_column(sa.Column("status_code", sa.Integer(), nullable=True))
         batch_op.drop_column("completed_at")
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.drop_column("verify_token")
+        batch_op.drop_column("claimed_receipt")
+        batch_op.drop_column("claimed_status")
+        batch_op.drop_column("verify_reason")
     with op.batch_alter_table("refunds", schema=None) as batch_op:
         batch_op.drop_column("requested_owner")
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
@@ -180,6 +193,7 @@ def downgrade() -> None:
     with op.batch_alter_table("webhook_logs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_webhook_logs_source_external_id"))
         batch_op.drop_column("next_attempt_at")
+        batch_op.drop_column("proven")
         batch_op.drop_column("error_kind")
         batch_op.drop_column("origin")
     op.drop_index(op.f("ix_events_type_id"), table_name="events")
