@@ -37,7 +37,8 @@ class EmulatorConfig:
     token_ttl_seconds: int = 3599
     expires_in_as_string: bool = False
     callback_delay_seconds: float = 0.3
-    # STK Push passwords carry a Nairobi timestamp; one from another zone is refused.
+    # An STK Timestamp in any zone is accepted when the Password was built from it; one
+    # further than this from Nairobi time is logged as a clock skew (never refused).
     timestamp_tolerance_seconds: float | None = 600.0
     lock_subscriber: bool = False
     stk_balance_item: bool = True  # the valueless `Balance` metadata item of older payloads

@@ -1,6 +1,8 @@
 """M-Pesa Express: STK Push (`/mpesa/stkpush/v1/processrequest`) and STK Query.
 
-The Password is `base64(shortcode + passkey + Timestamp)` with a Nairobi Timestamp.
+The Password is `base64(shortcode + passkey + Timestamp)`. It is checked against the
+Timestamp as sent, whatever zone the caller's clock is in (Daraja accepts that); a
+Timestamp far from Nairobi time is logged as a clock skew, never refused.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+import structlog
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -31,19 +34,35 @@ from pesadesk.emulator.validation import (
     need_whole_amount,
 )
 
-__all__ = ["MAX_CUSTOMER_CENTS", "StkApi", "check_stk_credentials"]
+__all__ = ["MAX_CUSTOMER_CENTS", "StkApi", "check_stk_credentials", "likely_utc_offset"]
+
+log = structlog.get_logger(__name__)
 
 STK_ACCEPTED: Final = "Success. Request accepted for processing"
 MAX_CUSTOMER_CENTS: Final = 250_000_00
 NOT_PERMITTED: Final = "The request is not permitted according to product assignment."
+_ZONES_MINUTES: Final = range(-12 * 60, 14 * 60 + 1, 15)  # UTC-12:00 .. UTC+14:00
+
+
+def likely_utc_offset(stamped_as_eat: datetime, now: datetime) -> str | None:
+    """The zone a Timestamp was most likely written in (`UTC+00:00`), from its skew."""
+    skew_minutes = (stamped_as_eat - now).total_seconds() / 60
+    offset = 180 + round(skew_minutes / 15) * 15
+    if offset not in _ZONES_MINUTES:
+        return None
+    sign = "+" if offset >= 0 else "-"
+    hours, minutes = divmod(abs(offset), 60)
+    return f"UTC{sign}{hours:02d}:{minutes:02d}"
 
 
 def check_stk_credentials(state: EmulatorState, body: dict[str, Any]) -> str:
-    """The shortcode, once the Password is that of its passkey and a Nairobi Timestamp."""
+    """The shortcode, once the Password is that of its passkey and the Timestamp as sent."""
     shortcode = need_digits(body, "BusinessShortCode")
     password = need_text(body, "Password")
     timestamp = need_digits(body, "Timestamp")
     try:
+        if len(timestamp) != len("YYYYMMDDHHmmss"):
+            raise ValueError(timestamp)
         stamped = datetime.strptime(timestamp, DARAJA_FORMAT).replace(tzinfo=EAT)
     except ValueError:
         raise bad("Timestamp") from None
@@ -52,9 +71,16 @@ def check_stk_credentials(state: EmulatorState, body: dict[str, Any]) -> str:
     expected = stk_password(shortcode, state.config.passkey, timestamp)
     if not secrets.compare_digest(password, expected):
         raise Reject(500, "500.001.1001", "Wrong credentials")
+    now = state.now()
+    skew = (stamped - now).total_seconds()
     tolerance = state.config.timestamp_tolerance_seconds
-    if tolerance is not None and abs((state.now() - stamped).total_seconds()) > tolerance:
-        raise Reject(500, "500.001.1001", "Wrong credentials")
+    if tolerance is not None and abs(skew) > tolerance:
+        log.warning(
+            "emulator_stk_timestamp_skew",
+            shortcode=shortcode,
+            skew_seconds=round(skew),
+            likely_utc_offset=likely_utc_offset(stamped, now),
+        )
     return shortcode
 
 
