@@ -3,7 +3,8 @@
 A simulated payment goes as at Safaricom: the validation request first (as if external
 validation were enabled), then, if accepted and the wallet holds the money, the
 confirmation; both carry the BusinessShortCode simulated. v1 registrations get a SHA-256
-hashed MSISDN, v2 a masked one.
+hashed MSISDN, v2 a masked one. A shortcode whose app lacks the v2 product answers v2
+with Daraja's 401 "no apiproduct match found".
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from pesadesk.emulator.validation import (
     need_text,
     need_url,
     need_whole_amount,
+    product_mismatch,
 )
 
 __all__ = ["C2BApi", "C2BPayment"]
@@ -65,9 +67,15 @@ class C2BApi(ApiGroup):
             "/mpesa/c2b/v2/simulate": Api("POST", self.simulate, C2B_TOKEN),
         }
 
+    def _check_product(self, shortcode: str, version: str) -> None:
+        merchant = self.state.merchant(shortcode)
+        if merchant is not None and not merchant.accepts_c2b(version):
+            raise product_mismatch()
+
     async def register(self, request: Request, body: dict[str, Any]) -> Response:
         shortcode = need_digits(body, "ShortCode")
         version = _version(request)
+        self._check_product(shortcode, version)
         response_type = need_text(body, "ResponseType")
         if response_type not in ("Completed", "Cancelled"):
             raise bad("ResponseType")
@@ -86,8 +94,9 @@ class C2BApi(ApiGroup):
             }
         )
 
-    async def simulate(self, _: Request, body: dict[str, Any]) -> Response:
+    async def simulate(self, request: Request, body: dict[str, Any]) -> Response:
         shortcode = need_digits(body, "ShortCode")
+        self._check_product(shortcode, _version(request))
         command = need_text(body, "CommandID")
         if command not in ("CustomerPayBillOnline", "CustomerBuyGoodsOnline"):
             raise bad("CommandID")

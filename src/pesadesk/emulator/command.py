@@ -22,10 +22,12 @@ from pesadesk.emulator.config import (
     DEFAULT_INITIATOR_PASSWORD,
     SANDBOX_PASSKEY,
     EmulatorConfig,
+    Merchant,
+    parse_merchant_spec,
 )
 from pesadesk.emulator.state import EmulatorState
 
-__all__ = ["emulator_command", "load_or_create_key"]
+__all__ = ["emulator_command", "load_or_create_key", "parse_accounts"]
 
 
 def _fail(message: str) -> typer.Exit:
@@ -60,11 +62,36 @@ def load_or_create_key(path: Path) -> tuple[rsa.RSAPrivateKey, x509.Certificate]
     return key, cert
 
 
+def parse_accounts(specs: list[str]) -> tuple[Merchant, ...]:
+    """`--account` values as merchants; a bad one is a one-line usage error."""
+    merchants: dict[str, Merchant] = {}
+    for spec in specs:
+        try:
+            merchant = parse_merchant_spec(spec)
+        except ValueError as exc:
+            shortcode = spec.partition(":")[0]
+            raise _fail(f"--account {shortcode}:...: {exc}") from None
+        merchants[merchant.shortcode] = merchant
+    return tuple(merchants.values())
+
+
 def _banner(config: EmulatorConfig, url: str) -> None:
     typer.echo(f"Daraja emulator: {url}")
     typer.echo(f"STK shortcode {config.stk_shortcode}; B2C/C2B shortcode {config.b2c_shortcode}")
+    for merchant in config.merchants:
+        till = f" (till {merchant.till_number})" if merchant.till_number else ""
+        typer.echo(
+            f"Shortcode {merchant.shortcode}: {merchant.kind}{till}, "
+            f"C2B register up to {merchant.c2b_register_version}"
+        )
     typer.echo(f"Initiator: {config.initiator_name} (password as given by --initiator-password)")
     typer.echo("Scenarios: GET /emulator/scenarios; state: GET /emulator/state")
+
+
+ACCOUNT_HELP = (
+    "Another STK/C2B shortcode, repeatable: SHORTCODE:PASSKEY[:paybill|till|till=NUMBER]"
+    "[:v1] (v1: the app lacks the C2B v2 product). E.g. --account 600100:mykey:till=5555555"
+)
 
 
 def emulator_command(
@@ -98,6 +125,7 @@ def emulator_command(
     callback_delay: Annotated[
         float, typer.Option(help="Seconds before a customer 'answers' and callbacks go out.")
     ] = 0.3,
+    account: Annotated[list[str] | None, typer.Option("--account", help=ACCOUNT_HELP)] = None,
 ) -> None:
     """Run the Daraja emulator: Safaricom's API paths, validation and callbacks, offline."""
     config = EmulatorConfig(
@@ -105,6 +133,7 @@ def emulator_command(
         passkey=passkey,
         b2c_shortcode=b2c_shortcode,
         c2b_shortcodes=(b2c_shortcode,),
+        merchants=parse_accounts(account or []),
         initiator_name=initiator_name,
         initiator_password=initiator_password,
         callback_delay_seconds=callback_delay,

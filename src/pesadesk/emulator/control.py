@@ -1,4 +1,4 @@
-"""The control endpoints under `/emulator/` (no token): scenarios, wallets, state.
+"""The control endpoints under `/emulator/` (no token): scenarios, wallets, merchants, state.
 
 They steer the emulator from tests and by hand; Daraja has nothing like them. Their
 errors are a plain `{"error": "..."}` with HTTP 400.
@@ -17,9 +17,10 @@ from starlette.routing import Route
 
 from pesadesk.core.errors import InvalidAmount
 from pesadesk.core.money import to_cents
+from pesadesk.emulator.config import merchant_from_mapping
 from pesadesk.emulator.dispatcher import dumps
 from pesadesk.emulator.scenarios import MAGIC_NUMBERS, SCENARIOS, UnknownScenario, named_scenario
-from pesadesk.emulator.state import EmulatorState
+from pesadesk.emulator.state import EmulatorState, merchant_summary
 from pesadesk.emulator.validation import is_msisdn
 
 __all__ = ["Control"]
@@ -53,6 +54,7 @@ class Control:
             Route("/emulator/tokens/expire", self.expire_tokens, methods=["POST"]),
             Route("/emulator/wallets", self.wallet, methods=["POST"]),
             Route("/emulator/accounts", self.account, methods=["POST"]),
+            Route("/emulator/merchants", self.merchants, methods=["GET", "POST"]),
             Route("/emulator/certificate", self.certificate, methods=["GET"]),
         ]
 
@@ -142,6 +144,22 @@ class Control:
             return _problem(f"give {key} and balance")
         setter(target, cents)
         return JSONResponse(self.state.summary())
+
+    async def merchants(self, request: Request) -> Response:
+        """GET lists the shortcodes served; POST adds one until the next reset:
+        `{"shortcode", "passkey", "kind": paybill|till|both, "till_number"?,
+        "c2b_register_version": v2|v1}`."""
+        if request.method == "POST":
+            body = await _json_object(request)
+            if body is None:
+                return _problem("body must be a JSON object")
+            try:
+                merchant = merchant_from_mapping(body)
+            except ValueError as exc:
+                return _problem(str(exc))
+            self.state.add_merchant(merchant)
+        listed = {k: merchant_summary(m) for k, m in self.state.merchants().items()}
+        return JSONResponse(listed)
 
     async def certificate(self, _: Request) -> Response:
         return Response(self.state.certificate_pem, media_type="application/x-pem-file")

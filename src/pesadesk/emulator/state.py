@@ -29,6 +29,7 @@ from pesadesk.emulator.config import (
     DEFAULT_INITIATOR_PASSWORD,
     SANDBOX_PASSKEY,
     EmulatorConfig,
+    Merchant,
 )
 from pesadesk.emulator.records import (
     Account,
@@ -50,6 +51,7 @@ __all__ = [
     "Delivery",
     "EmulatorConfig",
     "EmulatorState",
+    "Merchant",
     "Receipt",
     "StkTransaction",
 ]
@@ -102,6 +104,8 @@ class EmulatorState:
                 self.accounts[shortcode] = Account(
                     working=cfg.working_cents, utility=cfg.utility_cents
                 )
+            # Added by `POST /emulator/merchants`; forgotten here, unlike the configured ones.
+            self.added_merchants: dict[str, Merchant] = {}
             self.deliveries: list[Delivery] = []
             self.used_ids: set[str] = set()
 
@@ -166,6 +170,27 @@ class EmulatorState:
                 return None
             self.outage_remaining -= 1
             return self.outage_status
+
+    # --- merchants (STK/C2B shortcodes) ---------------------------------------------------------
+
+    def merchant(self, shortcode: str) -> Merchant | None:
+        """The shortcode's STK/C2B set-up: added at run time, else configured, else None."""
+        with self.lock:
+            added = self.added_merchants.get(shortcode)
+        return added or self.config.configured_merchants().get(shortcode)
+
+    def merchants(self) -> dict[str, Merchant]:
+        with self.lock:
+            return {**self.config.configured_merchants(), **self.added_merchants}
+
+    def add_merchant(self, merchant: Merchant) -> None:
+        """Serve one more shortcode (with its accounts) until the next reset."""
+        with self.lock:
+            self.added_merchants[merchant.shortcode] = merchant
+            self.accounts.setdefault(
+                merchant.shortcode,
+                Account(working=self.config.working_cents, utility=self.config.utility_cents),
+            )
 
     # --- money -----------------------------------------------------------------------------
 
@@ -280,6 +305,7 @@ class EmulatorState:
                 "outage_remaining": self.outage_remaining,
                 "default_scenario": self.default_scenario.name if self.default_scenario else None,
                 "phone_scenarios": {p: s.name for p, s in self.phone_overrides.items()},
+                "merchants": {k: merchant_summary(m) for k, m in self.merchants().items()},
                 "stk": {k: stk_summary(t) for k, t in self.stk.items()},
                 "b2c": {k: b2c_summary(t) for k, t in self.b2c.items()},
                 "c2b_registrations": {
@@ -302,6 +328,15 @@ class EmulatorState:
                 "wallets": dict(self.wallets),
                 "deliveries": len(self.deliveries),
             }
+
+
+def merchant_summary(merchant: Merchant) -> dict[str, Any]:
+    """A shortcode's set-up, its passkey left out."""
+    return {
+        "kind": merchant.kind,
+        "till_number": merchant.till_number,
+        "c2b_register_version": merchant.c2b_register_version,
+    }
 
 
 def stk_summary(txn: StkTransaction) -> dict[str, Any]:

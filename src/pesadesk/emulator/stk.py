@@ -1,6 +1,6 @@
 """M-Pesa Express: STK Push (`/mpesa/stkpush/v1/processrequest`) and STK Query.
 
-The Password is `base64(shortcode + passkey + Timestamp)`. It is checked against the
+Each merchant shortcode has its own passkey. The Password is checked against the
 Timestamp as sent, whatever zone the caller's clock is in (Daraja accepts that); a
 Timestamp far from Nairobi time is logged as a clock skew, never refused.
 """
@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from pesadesk.core.clock import DARAJA_FORMAT, EAT, daraja_timestamp
 from pesadesk.daraja.client import stk_password
 from pesadesk.emulator.base import Api, ApiGroup
+from pesadesk.emulator.config import Merchant
 from pesadesk.emulator.formats import amount_number, code_value
 from pesadesk.emulator.records import Receipt, StkTransaction
 from pesadesk.emulator.scenarios import Scenario
@@ -55,8 +56,8 @@ def likely_utc_offset(stamped_as_eat: datetime, now: datetime) -> str | None:
     return f"UTC{sign}{hours:02d}:{minutes:02d}"
 
 
-def check_stk_credentials(state: EmulatorState, body: dict[str, Any]) -> str:
-    """The shortcode, once the Password is that of its passkey and the Timestamp as sent."""
+def check_stk_credentials(state: EmulatorState, body: dict[str, Any]) -> Merchant:
+    """The merchant whose passkey built the Password from the Timestamp as sent."""
     shortcode = need_digits(body, "BusinessShortCode")
     password = need_text(body, "Password")
     timestamp = need_digits(body, "Timestamp")
@@ -66,9 +67,10 @@ def check_stk_credentials(state: EmulatorState, body: dict[str, Any]) -> str:
         stamped = datetime.strptime(timestamp, DARAJA_FORMAT).replace(tzinfo=EAT)
     except ValueError:
         raise bad("Timestamp") from None
-    if shortcode != state.config.stk_shortcode:
+    merchant = state.merchant(shortcode)
+    if merchant is None:
         raise Reject(500, "500.001.1001", "Merchant does not exist")
-    expected = stk_password(shortcode, state.config.passkey, timestamp)
+    expected = stk_password(shortcode, merchant.passkey, timestamp)
     if not secrets.compare_digest(password, expected):
         raise Reject(500, "500.001.1001", "Wrong credentials")
     now = state.now()
@@ -81,7 +83,7 @@ def check_stk_credentials(state: EmulatorState, body: dict[str, Any]) -> str:
             skew_seconds=round(skew),
             likely_utc_offset=likely_utc_offset(stamped, now),
         )
-    return shortcode
+    return merchant
 
 
 @dataclass(frozen=True)
@@ -128,11 +130,11 @@ class StkApi(ApiGroup):
 
     async def push(self, _: Request, body: dict[str, Any]) -> Response:
         asked = read_push(body)
-        shortcode = check_stk_credentials(self.state, body)
+        merchant = check_stk_credentials(self.state, body)
         scenario = self.state.scenario_for(asked.phone)
         if scenario.http_error:
             raise Reject(scenario.http_error, "500.003.1001", "Internal Server Error")
-        txn = self._open(asked, shortcode, scenario)
+        txn = self._open(asked, merchant.shortcode, scenario)
         self.dispatcher.later(self.config.callback_delay_seconds, lambda: self._resolved(txn))
         return JSONResponse(
             {
@@ -185,7 +187,8 @@ class StkApi(ApiGroup):
         query_desc = scenario.query_desc or desc
         if not scenario.succeeds:
             return code, desc, query_desc
-        if txn.transaction_type == "CustomerPayBillOnline" and txn.party_b != txn.shortcode:
+        merchant = self.state.merchant(txn.shortcode)
+        if merchant is None or not merchant.takes(txn.transaction_type, txn.party_b):
             return "2028", NOT_PERMITTED, NOT_PERMITTED
         if txn.amount_cents > MAX_CUSTOMER_CENTS:
             limit = "Declined due to limit rule: greater than the maximum transaction amount."

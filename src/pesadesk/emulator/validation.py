@@ -29,6 +29,7 @@ __all__ = [
     "need_text",
     "need_url",
     "need_whole_amount",
+    "product_mismatch",
     "read_json",
 ]
 
@@ -55,6 +56,15 @@ class Reject(Exception):
 
 def bad(field: str) -> Reject:
     return Reject(400, "400.002.02", f"Bad Request - Invalid {field}")
+
+
+def product_mismatch() -> Reject:
+    """What Apigee answers when the app lacks the API's product (e.g. C2B v2)."""
+    return Reject(
+        401,
+        "401.003.01",
+        "Error Occurred - Invalid Access Token - Invalid API call as no apiproduct match found",
+    )
 
 
 def is_msisdn(value: object) -> bool:

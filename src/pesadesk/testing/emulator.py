@@ -44,8 +44,11 @@ class RunningEmulator:
     state: EmulatorState
     emulator: Emulator
 
-    def daraja_config(self, *, b2c: bool = False, **overrides: Any) -> DarajaConfig:
-        """A `DarajaConfig` the emulator accepts: STK shortcode, or (b2c) the B2C one."""
+    def daraja_config(
+        self, *, b2c: bool = False, merchant: str | None = None, **overrides: Any
+    ) -> DarajaConfig:
+        """A `DarajaConfig` the emulator accepts: STK shortcode, (b2c) the B2C one, or the
+        `merchant` shortcode with its passkey (a till pays by Buy Goods)."""
         cfg = self.state.config
         values: dict[str, Any] = {
             "consumer_key": SecretStr("test-key"),
@@ -63,8 +66,20 @@ class RunningEmulator:
             "backoff_max_seconds": 0.05,
             "timeout_seconds": 10.0,
         }
+        if merchant is not None:
+            values.update(self._merchant_values(merchant))
         values.update(overrides)
         return DarajaConfig(**values)
+
+    def _merchant_values(self, shortcode: str) -> dict[str, Any]:
+        found = self.state.merchant(shortcode)
+        if found is None:
+            raise KeyError(f"the emulator serves no merchant {shortcode}")
+        values: dict[str, Any] = {"shortcode": shortcode, "passkey": SecretStr(found.passkey)}
+        if found.kind == "till":
+            values["transaction_type"] = "CustomerBuyGoodsOnline"
+            values["till_number"] = found.till_number or shortcode
+        return values
 
     def security_credential(self, password: str | None = None) -> str:
         """The initiator password (or `password`) encrypted with the emulator's certificate."""
