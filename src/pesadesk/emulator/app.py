@@ -4,7 +4,7 @@ A client written for Safaricom's sandbox works against it by changing only the b
 Synchronous answers use Daraja's envelopes (`{"requestId","errorCode","errorMessage"}`);
 asynchronous results are POSTed for real to the URLs given, in the background, with the
 payload shapes of reference §15. Each Daraja API family lives in its own module (oauth,
-stk, c2b, b2c, org, pull); this one routes a request to it after the checks every
+stk, c2b, b2c, org, pull, qr); this one routes a request to it after the checks every
 API shares (method, outage, bearer token, JSON body). Control endpoints live under
 `/emulator/` (control.py) and need no token. Scenarios are described in `scenarios.py`
 and SCENARIOS.md.
@@ -30,6 +30,7 @@ from pesadesk.emulator.dispatcher import Dispatcher
 from pesadesk.emulator.oauth import OAuthApi
 from pesadesk.emulator.org import OrgApi
 from pesadesk.emulator.pull import PullApi
+from pesadesk.emulator.qr import QrApi
 from pesadesk.emulator.state import EmulatorState
 from pesadesk.emulator.stk import StkApi
 from pesadesk.emulator.validation import Reject, TokenStyle, read_json
@@ -49,9 +50,10 @@ class Emulator:
         self.b2c = B2CApi(state, dispatcher)
         self.org = OrgApi(state, dispatcher)
         self.pull = PullApi(state, dispatcher)
+        self.qr = QrApi(state, dispatcher)
         self.control = Control(state)
         self.apis: dict[str, Api] = {}
-        for group in (self.oauth, self.stk, self.c2b, self.b2c, self.org, self.pull):
+        for group in (self.oauth, self.stk, self.c2b, self.b2c, self.org, self.pull, self.qr):
             self.apis.update(group.apis())
 
     @property

@@ -14,6 +14,7 @@ __all__ = [
     "B2CTransaction",
     "C2BRegistration",
     "Delivery",
+    "QrCode",
     "Receipt",
     "StkTransaction",
 ]
@@ -122,3 +123,17 @@ class Delivery:
     status_code: int | None = None
     response: Any = None
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class QrCode:
+    """One Dynamic QR the emulator generated (it confirms nothing: no money moves)."""
+
+    request_id: str
+    merchant_name: str
+    ref_no: str
+    amount_cents: int
+    trx_code: str
+    cpi: str
+    text: str  # what the QR decodes to
+    at: datetime

@@ -36,6 +36,7 @@ from pesadesk.emulator.records import (
     B2CTransaction,
     C2BRegistration,
     Delivery,
+    QrCode,
     Receipt,
     StkTransaction,
 )
@@ -106,6 +107,7 @@ class EmulatorState:
                 )
             # Added by `POST /emulator/merchants`; forgotten here, unlike the configured ones.
             self.added_merchants: dict[str, Merchant] = {}
+            self.qr_codes: dict[str, QrCode] = {}
             self.deliveries: list[Delivery] = []
             self.used_ids: set[str] = set()
 
@@ -326,6 +328,7 @@ class EmulatorState:
                     for k, a in self.accounts.items()
                 },
                 "wallets": dict(self.wallets),
+                "qr_codes": {k: q.text for k, q in self.qr_codes.items()},
                 "deliveries": len(self.deliveries),
             }
 
