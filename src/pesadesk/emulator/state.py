@@ -19,7 +19,7 @@ from typing import Any, Final
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from pesadesk.core.clock import Clock, SystemClock
+from pesadesk.core.clock import EAT, Clock, SystemClock
 from pesadesk.daraja.credentials import (
     certificate_pem,
     decrypt_security_credential,
@@ -265,6 +265,13 @@ class EmulatorState:
     def new_conversation_id(self) -> str:
         day = self.now().strftime("%Y%m%d")
         return self._unique(lambda: f"AG_{day}_{secrets.token_hex(10)}")
+
+    def new_checkout_request_id(self, phone: str) -> str:
+        """`ws_CO_` + Nairobi time `DDMMYYYYHHmmss` + three digits + the phone's tail."""
+        stamp = self.now().astimezone(EAT)
+        return self._unique(
+            lambda: f"ws_CO_{stamp:%d%m%Y%H%M%S}{secrets.randbelow(1000):03d}{phone[3:]}"
+        )
 
     def customer_name(self, phone: str) -> str:
         digits = sum(int(c) for c in phone if c.isdigit())

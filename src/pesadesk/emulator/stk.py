@@ -159,10 +159,7 @@ class StkApi(ApiGroup):
                     "Unable to lock subscriber, a transaction is already in process for "
                     "the current subscriber",
                 )
-            stamp = now.astimezone(EAT)
-            checkout = state._unique(
-                lambda: f"ws_CO_{stamp:%d%m%Y%H%M%S}{secrets.randbelow(1000):03d}{phone[3:]}"
-            )
+            checkout = state.new_checkout_request_id(phone)
             txn = StkTransaction(
                 checkout_request_id=checkout,
                 merchant_request_id=state.new_request_id(),
