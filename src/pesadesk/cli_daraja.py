@@ -16,9 +16,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import typer
 import uvicorn
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from rich.console import Console
 from rich.table import Table
 from starlette.applications import Starlette
@@ -32,15 +29,10 @@ from pesadesk.core.errors import PesadeskError
 from pesadesk.core.money import format_kes, positive_cents
 from pesadesk.daraja.callbacks import AccountBalanceResult, parse_account_balance_result
 from pesadesk.daraja.client import DarajaClient
-from pesadesk.daraja.credentials import (
-    certificate_pem,
-    encrypt_security_credential,
-    generate_self_signed,
-    load_certificate,
-)
+from pesadesk.daraja.credentials import encrypt_security_credential
 from pesadesk.daraja.errors import CallbackError, DarajaError
 from pesadesk.daraja.result_codes import b2c_message
-from pesadesk.emulator.state import DEFAULT_INITIATOR_PASSWORD, SANDBOX_PASSKEY
+from pesadesk.emulator.command import emulator_command
 
 __all__ = ["c2b_app", "register_commands"]
 
@@ -87,85 +79,6 @@ def _run(coro: Any) -> Any:
     except PesadeskError as exc:
         err.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(2) from None
-
-
-# --- pesadesk emulator -----------------------------------------------------------------------
-
-
-def _load_or_create_key(path: Path) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
-    """A key file keeps SecurityCredentials valid across emulator restarts."""
-    if path.is_file():
-        data = path.read_bytes()
-        key = serialization.load_pem_private_key(data, password=None)
-        if not isinstance(key, rsa.RSAPrivateKey):
-            raise typer.BadParameter("the key file does not hold an RSA private key")
-        return key, load_certificate(data)
-    key, cert = generate_self_signed()
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    path.write_bytes(pem + certificate_pem(cert))
-    path.chmod(0o600)
-    return key, cert
-
-
-def emulator_command(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8090,
-    shortcode: Annotated[str, typer.Option(help="STK Push (Lipa na M-Pesa) shortcode.")] = (
-        "174379"
-    ),
-    passkey: Annotated[
-        str, typer.Option(help="STK passkey (default: the sandbox's public passkey).")
-    ] = SANDBOX_PASSKEY,
-    b2c_shortcode: Annotated[
-        str, typer.Option(help="B2C shortcode; also the C2B paybill.")
-    ] = "600000",
-    initiator_name: Annotated[str, typer.Option(help="B2C initiator user name.")] = "testapi",
-    initiator_password: Annotated[
-        str,
-        typer.Option(
-            help=f"Initiator password the SecurityCredential must decrypt to "
-            f"(default: {DEFAULT_INITIATOR_PASSWORD})."
-        ),
-    ] = DEFAULT_INITIATOR_PASSWORD,
-    cert_out: Annotated[
-        Path | None,
-        typer.Option(help="Write the emulator's certificate (PEM) here, for encrypt-credential."),
-    ] = None,
-    key_file: Annotated[
-        Path | None,
-        typer.Option(help="Keep the emulator's RSA key here (created if missing) across runs."),
-    ] = None,
-    callback_delay: Annotated[
-        float, typer.Option(help="Seconds before a customer 'answers' and callbacks go out.")
-    ] = 0.3,
-) -> None:
-    """Run the Daraja emulator: Safaricom's API paths, validation and callbacks, offline."""
-    from pesadesk.emulator.app import create_emulator_app
-    from pesadesk.emulator.state import EmulatorConfig, EmulatorState
-
-    config = EmulatorConfig(
-        stk_shortcode=shortcode,
-        passkey=passkey,
-        b2c_shortcode=b2c_shortcode,
-        c2b_shortcodes=(b2c_shortcode,),
-        initiator_name=initiator_name,
-        initiator_password=initiator_password,
-        callback_delay_seconds=callback_delay,
-    )
-    key = _load_or_create_key(key_file) if key_file else None
-    state = EmulatorState(config, key=key)
-    if cert_out:
-        cert_out.write_bytes(state.certificate_pem)
-        out.print(f"Certificate: {cert_out}")
-    out.print(f"Daraja emulator: http://{host}:{port}")
-    out.print(f"STK shortcode {shortcode}; B2C/C2B shortcode {b2c_shortcode}")
-    out.print(f"Initiator: {initiator_name} (password as given by --initiator-password)")
-    out.print("Scenarios: GET /emulator/scenarios; state: GET /emulator/state")
-    uvicorn.run(create_emulator_app(state=state), host=host, port=port, log_level="info")
 
 
 # --- pesadesk c2b register / simulate ----------------------------------------------------------

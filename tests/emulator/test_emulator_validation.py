@@ -163,11 +163,11 @@ def test_stk_push_wrong_password(emu: RunningEmulator) -> None:
     )
 
 
-def test_stk_push_timestamp_in_utc_is_refused(emu: RunningEmulator) -> None:
-    """A timestamp made in UTC rather than Nairobi time fails like at Safaricom."""
+def test_stk_push_timestamp_in_utc_is_accepted(emu: RunningEmulator) -> None:
+    """A timestamp made in UTC is accepted when the Password was built from it (CONTRACT §8)."""
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     body = stk_body(Timestamp=stamp, Password=stk_password("174379", SANDBOX_PASSKEY, stamp))
-    assert error_of(post(emu, "/mpesa/stkpush/v1/processrequest", body))[2] == "Wrong credentials"
+    assert post(emu, "/mpesa/stkpush/v1/processrequest", body).json()["ResponseCode"] == "0"
 
 
 def test_stk_push_unknown_merchant(emu: RunningEmulator) -> None:

@@ -13,168 +13,49 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from pesadesk.core.clock import Clock, SystemClock
+from pesadesk.core.clock import EAT, Clock, SystemClock
 from pesadesk.daraja.credentials import (
     certificate_pem,
     decrypt_security_credential,
     generate_self_signed,
 )
+from pesadesk.emulator.config import (
+    DEFAULT_INITIATOR_PASSWORD,
+    SANDBOX_PASSKEY,
+    EmulatorConfig,
+    Merchant,
+)
+from pesadesk.emulator.records import (
+    Account,
+    B2CTransaction,
+    C2BRegistration,
+    Delivery,
+    QrCode,
+    Receipt,
+    StkTransaction,
+)
 from pesadesk.emulator.scenarios import Scenario, scenario_for_phone
 
+# The names below were defined here before the split; code and tests import them from here.
 __all__ = [
     "DEFAULT_INITIATOR_PASSWORD",
     "SANDBOX_PASSKEY",
+    "Account",
+    "B2CTransaction",
+    "C2BRegistration",
+    "Delivery",
     "EmulatorConfig",
     "EmulatorState",
+    "Merchant",
+    "Receipt",
+    "StkTransaction",
 ]
-
-SANDBOX_PASSKEY: Final = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
-# Public and printed by `pesadesk emulator --help`: it protects nothing real.
-DEFAULT_INITIATOR_PASSWORD: Final = "Safaricom999!*!"  # noqa: S105 - documented test value
-
-DEFAULT_WALLET_CENTS: Final = 100_000_00
-DEFAULT_UTILITY_CENTS: Final = 500_000_00
-DEFAULT_WORKING_CENTS: Final = 100_000_00
-
-
-@dataclass(frozen=True)
-class EmulatorConfig:
-    """How the emulator presents itself; defaults are the public sandbox values."""
-
-    stk_shortcode: str = "174379"
-    passkey: str = field(default=SANDBOX_PASSKEY, repr=False)
-    b2c_shortcode: str = "600000"
-    c2b_shortcodes: tuple[str, ...] = ("600000",)
-    initiator_name: str = "testapi"
-    initiator_password: str = field(default=DEFAULT_INITIATOR_PASSWORD, repr=False)
-    token_ttl_seconds: int = 3599
-    expires_in_as_string: bool = False
-    callback_delay_seconds: float = 0.3
-    # STK Push passwords carry a Nairobi timestamp; one from another zone is refused.
-    timestamp_tolerance_seconds: float | None = 600.0
-    lock_subscriber: bool = False
-    stk_balance_item: bool = True  # the valueless `Balance` metadata item of older payloads
-    wallet_cents: int = DEFAULT_WALLET_CENTS
-    utility_cents: int = DEFAULT_UTILITY_CENTS
-    working_cents: int = DEFAULT_WORKING_CENTS
-    callback_timeout_seconds: float = 10.0
-
-
-@dataclass
-class Account:
-    """A shortcode's accounts, in cents."""
-
-    working: int
-    utility: int
-    charges_paid: int = 0
-
-    def balance_string(self) -> str:
-        """Daraja's `Name|Currency|current|available|reserved|uncleared&...` form."""
-
-        def amount(cents: int) -> str:
-            sign = "-" if cents < 0 else ""
-            whole, rest = divmod(abs(cents), 100)
-            return f"{sign}{whole}.{rest:02d}"
-
-        rows = (
-            ("Working Account", self.working),
-            ("Utility Account", self.utility),
-            ("Charges Paid Account", self.charges_paid),
-        )
-        return "&".join(f"{name}|KES|{amount(c)}|{amount(c)}|0.00|0.00" for name, c in rows)
-
-
-@dataclass
-class StkTransaction:
-    checkout_request_id: str
-    merchant_request_id: str
-    shortcode: str
-    party_b: str
-    phone: str
-    amount_cents: int
-    callback_url: str
-    account_reference: str
-    transaction_type: str
-    scenario: Scenario
-    created_at: datetime
-    resolve_at: float  # monotonic
-    result_code: str | None = None
-    result_desc: str = ""
-    query_desc: str = ""
-    receipt: str | None = None
-    completed_at: datetime | None = None
-
-    @property
-    def final(self) -> bool:
-        return self.result_code is not None
-
-
-@dataclass
-class Receipt:
-    """A money movement M-Pesa knows by receipt number (Transaction Status, Reversal)."""
-
-    receipt: str
-    kind: Literal["stk", "c2b", "b2c", "reversal"]
-    amount_cents: int
-    shortcode: str
-    phone: str
-    name: str
-    at: datetime
-    status: str = "Completed"
-    originator_conversation_id: str = ""
-    conversation_id: str = ""
-    reversed: bool = False
-    bill_ref: str = ""
-
-
-@dataclass
-class B2CTransaction:
-    originator_conversation_id: str
-    conversation_id: str
-    shortcode: str
-    phone: str
-    amount_cents: int
-    command_id: str
-    result_url: str
-    timeout_url: str
-    occasion: str
-    scenario: Scenario
-    created_at: datetime
-    credential_ok: bool = True
-    result_code: str | None = None
-    result_desc: str = ""
-    transaction_id: str = ""
-    completed_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class C2BRegistration:
-    shortcode: str
-    confirmation_url: str
-    validation_url: str
-    response_type: str
-    version: str
-
-
-@dataclass
-class Delivery:
-    """One callback the emulator sent (or tried to)."""
-
-    kind: str
-    url: str
-    payload: dict[str, Any]
-    at: datetime
-    status_code: int | None = None
-    response: Any = None
-    error: str | None = None
-
 
 _NAMES: Final = ("JOHN", "MARY", "PETER", "GRACE", "JAMES", "ACHIENG", "WANJIRU", "OTIENO")
 
@@ -220,10 +101,13 @@ class EmulatorState:
             self.pull_registrations: dict[str, str] = {}
             self.wallets: dict[str, int] = {}
             self.accounts: dict[str, Account] = {}
-            for shortcode in {cfg.stk_shortcode, cfg.b2c_shortcode, *cfg.c2b_shortcodes}:
+            for shortcode in cfg.shortcodes():
                 self.accounts[shortcode] = Account(
                     working=cfg.working_cents, utility=cfg.utility_cents
                 )
+            # Added by `POST /emulator/merchants`; forgotten here, unlike the configured ones.
+            self.added_merchants: dict[str, Merchant] = {}
+            self.qr_codes: dict[str, QrCode] = {}
             self.deliveries: list[Delivery] = []
             self.used_ids: set[str] = set()
 
@@ -289,6 +173,27 @@ class EmulatorState:
             self.outage_remaining -= 1
             return self.outage_status
 
+    # --- merchants (STK/C2B shortcodes) ---------------------------------------------------------
+
+    def merchant(self, shortcode: str) -> Merchant | None:
+        """The shortcode's STK/C2B set-up: added at run time, else configured, else None."""
+        with self.lock:
+            added = self.added_merchants.get(shortcode)
+        return added or self.config.configured_merchants().get(shortcode)
+
+    def merchants(self) -> dict[str, Merchant]:
+        with self.lock:
+            return {**self.config.configured_merchants(), **self.added_merchants}
+
+    def add_merchant(self, merchant: Merchant) -> None:
+        """Serve one more shortcode (with its accounts) until the next reset."""
+        with self.lock:
+            self.added_merchants[merchant.shortcode] = merchant
+            self.accounts.setdefault(
+                merchant.shortcode,
+                Account(working=self.config.working_cents, utility=self.config.utility_cents),
+            )
+
     # --- money -----------------------------------------------------------------------------
 
     def wallet(self, phone: str) -> int:
@@ -302,6 +207,13 @@ class EmulatorState:
     def account(self, shortcode: str) -> Account | None:
         with self.lock:
             return self.accounts.get(shortcode)
+
+    def account_for(self, shortcode: str) -> Account:
+        """The shortcode's accounts, opened empty if it had none (money arriving there)."""
+        with self.lock:
+            return self.accounts.setdefault(
+                shortcode, Account(working=0, utility=0, charges_paid=0)
+            )
 
     def set_utility(self, shortcode: str, cents: int) -> None:
         with self.lock:
@@ -354,6 +266,13 @@ class EmulatorState:
         day = self.now().strftime("%Y%m%d")
         return self._unique(lambda: f"AG_{day}_{secrets.token_hex(10)}")
 
+    def new_checkout_request_id(self, phone: str) -> str:
+        """`ws_CO_` + Nairobi time `DDMMYYYYHHmmss` + three digits + the phone's tail."""
+        stamp = self.now().astimezone(EAT)
+        return self._unique(
+            lambda: f"ws_CO_{stamp:%d%m%Y%H%M%S}{secrets.randbelow(1000):03d}{phone[3:]}"
+        )
+
     def customer_name(self, phone: str) -> str:
         digits = sum(int(c) for c in phone if c.isdigit())
         return _NAMES[digits % len(_NAMES)]
@@ -395,26 +314,9 @@ class EmulatorState:
                 "outage_remaining": self.outage_remaining,
                 "default_scenario": self.default_scenario.name if self.default_scenario else None,
                 "phone_scenarios": {p: s.name for p, s in self.phone_overrides.items()},
-                "stk": {
-                    k: {
-                        "phone": t.phone,
-                        "amount_cents": t.amount_cents,
-                        "result_code": t.result_code,
-                        "receipt": t.receipt,
-                        "scenario": t.scenario.name,
-                    }
-                    for k, t in self.stk.items()
-                },
-                "b2c": {
-                    k: {
-                        "phone": t.phone,
-                        "amount_cents": t.amount_cents,
-                        "result_code": t.result_code,
-                        "transaction_id": t.transaction_id,
-                        "conversation_id": t.conversation_id,
-                    }
-                    for k, t in self.b2c.items()
-                },
+                "merchants": {k: merchant_summary(m) for k, m in self.merchants().items()},
+                "stk": {k: stk_summary(t) for k, t in self.stk.items()},
+                "b2c": {k: b2c_summary(t) for k, t in self.b2c.items()},
                 "c2b_registrations": {
                     k: {
                         "confirmation_url": r.confirmation_url,
@@ -433,5 +335,36 @@ class EmulatorState:
                     for k, a in self.accounts.items()
                 },
                 "wallets": dict(self.wallets),
+                "qr_codes": {k: q.text for k, q in self.qr_codes.items()},
                 "deliveries": len(self.deliveries),
             }
+
+
+def merchant_summary(merchant: Merchant) -> dict[str, Any]:
+    """A shortcode's set-up, its passkey left out."""
+    return {
+        "kind": merchant.kind,
+        "till_number": merchant.till_number,
+        "c2b_register_version": merchant.c2b_register_version,
+    }
+
+
+def stk_summary(txn: StkTransaction) -> dict[str, Any]:
+    return {
+        "shortcode": txn.shortcode,
+        "phone": txn.phone,
+        "amount_cents": txn.amount_cents,
+        "result_code": txn.result_code,
+        "receipt": txn.receipt,
+        "scenario": txn.scenario.name,
+    }
+
+
+def b2c_summary(txn: B2CTransaction) -> dict[str, Any]:
+    return {
+        "phone": txn.phone,
+        "amount_cents": txn.amount_cents,
+        "result_code": txn.result_code,
+        "transaction_id": txn.transaction_id,
+        "conversation_id": txn.conversation_id,
+    }

@@ -12,27 +12,23 @@ real HTTP, so nothing is monkeypatched:
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import SecretStr
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from pesadesk.daraja.client import DarajaConfig
 from pesadesk.daraja.credentials import encrypt_security_credential
 from pesadesk.emulator.app import Emulator, create_emulator_app
+from pesadesk.emulator.callback_sink import CallbackSink, Received
 from pesadesk.emulator.state import EmulatorConfig, EmulatorState
 from pesadesk.serving import serve_in_thread
 
 __all__ = [
     "CallbackSink",
+    "Received",
     "RunningEmulator",
     "callback_sink",
     "running_emulator",
@@ -48,8 +44,11 @@ class RunningEmulator:
     state: EmulatorState
     emulator: Emulator
 
-    def daraja_config(self, *, b2c: bool = False, **overrides: Any) -> DarajaConfig:
-        """A `DarajaConfig` the emulator accepts: STK shortcode, or (b2c) the B2C one."""
+    def daraja_config(
+        self, *, b2c: bool = False, merchant: str | None = None, **overrides: Any
+    ) -> DarajaConfig:
+        """A `DarajaConfig` the emulator accepts: STK shortcode, (b2c) the B2C one, or the
+        `merchant` shortcode with its passkey (a till pays by Buy Goods)."""
         cfg = self.state.config
         values: dict[str, Any] = {
             "consumer_key": SecretStr("test-key"),
@@ -67,8 +66,20 @@ class RunningEmulator:
             "backoff_max_seconds": 0.05,
             "timeout_seconds": 10.0,
         }
+        if merchant is not None:
+            values.update(self._merchant_values(merchant))
         values.update(overrides)
         return DarajaConfig(**values)
+
+    def _merchant_values(self, shortcode: str) -> dict[str, Any]:
+        found = self.state.merchant(shortcode)
+        if found is None:
+            raise KeyError(f"the emulator serves no merchant {shortcode}")
+        values: dict[str, Any] = {"shortcode": shortcode, "passkey": SecretStr(found.passkey)}
+        if found.kind == "till":
+            values["transaction_type"] = "CustomerBuyGoodsOnline"
+            values["till_number"] = found.till_number or shortcode
+        return values
 
     def security_credential(self, password: str | None = None) -> str:
         """The initiator password (or `password`) encrypted with the emulator's certificate."""
@@ -89,73 +100,10 @@ def running_emulator(
         yield RunningEmulator(base_url=base_url, state=emulator.state, emulator=emulator)
 
 
-@dataclass
-class Received:
-    path: str
-    query: str
-    headers: dict[str, str]
-    body: Any
-
-
-@dataclass
-class CallbackSink:
-    """Collects what is POSTed to it; answers like pesadesk's webhooks do."""
-
-    base_url: str = ""
-    received: list[Received] = field(default_factory=list)
-    # path -> JSON answer; default {"ResultCode": 0, "ResultDesc": "Accepted"}
-    answers: dict[str, Any] = field(default_factory=dict)
-    statuses: dict[str, int] = field(default_factory=dict)
-    _cond: threading.Condition = field(default_factory=threading.Condition)
-
-    def url(self, path: str) -> str:
-        return f"{self.base_url}{path}"
-
-    def at(self, path: str) -> list[Received]:
-        with self._cond:
-            return [r for r in self.received if r.path == path]
-
-    def wait_for(
-        self,
-        count: int,
-        *,
-        path: str | None = None,
-        timeout: float = 5.0,
-        predicate: Callable[[Received], bool] | None = None,
-    ) -> list[Received]:
-        """Block until `count` matching callbacks arrived; raises TimeoutError otherwise."""
-
-        def matching() -> list[Received]:
-            return [
-                r
-                for r in self.received
-                if (path is None or r.path == path) and (predicate is None or predicate(r))
-            ]
-
-        with self._cond:
-            if not self._cond.wait_for(lambda: len(matching()) >= count, timeout=timeout):
-                raise TimeoutError(f"expected {count} callbacks, got {len(matching())}")
-            return matching()
-
-    async def _endpoint(self, request: Request) -> Response:
-        raw = await request.body()
-        try:
-            body: Any = json.loads(raw)
-        except ValueError:
-            body = raw.decode(errors="replace")
-        path = request.url.path
-        with self._cond:
-            self.received.append(Received(path, request.url.query, dict(request.headers), body))
-            self._cond.notify_all()
-        answer = self.answers.get(path, {"ResultCode": 0, "ResultDesc": "Accepted"})
-        return JSONResponse(answer, status_code=self.statuses.get(path, 200))
-
-
 @contextmanager
 def callback_sink() -> Iterator[CallbackSink]:
     """A little HTTP server that records every callback POSTed to any path."""
     sink = CallbackSink()
-    app = Starlette(routes=[Route("/{path:path}", sink._endpoint, methods=["POST"])])
-    with serve_in_thread(app) as base_url:
+    with serve_in_thread(sink.app()) as base_url:
         sink.base_url = base_url
         yield sink
