@@ -44,48 +44,65 @@ def wait_until(check: Callable[[], Any], *, timeout: float = 10.0, what: str = "
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = _merged(out[key], value) if isinstance(value, dict) and key in out else value
+    return out
+
+
 def desk_settings(
-    db_url: str, port: int, emulator_url: str, sink_url: str, credential: str = ""
-) -> Settings:
+    db_url: str, port: int, emulator_url: str, sink_url: str, credential: str = "",
+    extra: dict[str, Any] | None = None,
+) -> Settings:  # fmt: skip
     return Settings.model_validate(
-        {
-            "database_url": db_url,
-            "admin_numbers": ADMINS,
-            "whatsapp": {
-                "enabled": True,
-                "base_url": sink_url,
-                "phone_number_id": "1234567890",
-                "access_token": "sink-token",
-            },
-            "payments": {
-                "mpesa": {
-                    "consumer_key": "emulator-key",
-                    "consumer_secret": "emulator-secret",
-                    "passkey": SANDBOX_PASSKEY,
-                    "shortcode": "174379",
-                    "base_url": emulator_url,
-                    "callback_url": f"http://127.0.0.1:{port}/api/mpesa/callback",
-                    "query_after_seconds": 1,
+        _merged(
+            {
+                "database_url": db_url,
+                "admin_numbers": ADMINS,
+                "whatsapp": {
+                    "enabled": True,
+                    "base_url": sink_url,
+                    "phone_number_id": "1234567890",
+                    "access_token": "sink-token",
                 },
-                "b2c": {
-                    "consumer_key": "emulator-key",
-                    "consumer_secret": "emulator-secret",
-                    "shortcode": "600000",
-                    "initiator_name": "testapi",
-                    "security_credential": credential,
-                    "base_url": emulator_url,
-                    "callback_url": f"http://127.0.0.1:{port}/api/mpesa/b2c/callback",
-                    "timeout_url": f"http://127.0.0.1:{port}/api/mpesa/b2c/timeout",
+                "payments": {
+                    "mpesa": {
+                        "consumer_key": "emulator-key",
+                        "consumer_secret": "emulator-secret",
+                        "passkey": SANDBOX_PASSKEY,
+                        "shortcode": "174379",
+                        "base_url": emulator_url,
+                        "callback_url": f"http://127.0.0.1:{port}/api/mpesa/callback",
+                        "query_after_seconds": 1,
+                    },
+                    "b2c": {
+                        "consumer_key": "emulator-key",
+                        "consumer_secret": "emulator-secret",
+                        "shortcode": "600000",
+                        "initiator_name": "testapi",
+                        "security_credential": credential,
+                        "base_url": emulator_url,
+                        "callback_url": f"http://127.0.0.1:{port}/api/mpesa/b2c/callback",
+                        "timeout_url": f"http://127.0.0.1:{port}/api/mpesa/b2c/timeout",
+                    },
                 },
+                "security": {"admin_api_key": ADMIN_KEY},
+                "log_json": False,
             },
-            "security": {"admin_api_key": ADMIN_KEY},
-            "log_json": False,
-        }
+            extra or {},
+        )
     )
 
 
 @pytest.fixture
-def desk(db: Database, db_url: str) -> Iterator[Desk]:
+def desk_overrides() -> dict[str, Any]:
+    """Settings a test module wants on top of the desk's (override this fixture)."""
+    return {}
+
+
+@pytest.fixture
+def desk(db: Database, db_url: str, desk_overrides: dict[str, Any]) -> Iterator[Desk]:
     sink = WhatsAppSink()
     with (
         running_emulator(EmulatorConfig(callback_delay_seconds=0.05)) as emulator,
@@ -93,8 +110,9 @@ def desk(db: Database, db_url: str) -> Iterator[Desk]:
     ):
         port = free_port()
         settings = desk_settings(
-            db_url, port, emulator.base_url, sink_url, emulator.security_credential()
-        )
+            db_url, port, emulator.base_url, sink_url, emulator.security_credential(),
+            desk_overrides,
+        )  # fmt: skip
         app = create_app(
             settings,
             db=db,
