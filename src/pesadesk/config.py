@@ -89,6 +89,10 @@ class RefundSettings(BaseModel):
     rate_limit_per_minute: int = Field(default=30, ge=1)  # per API key, refunds and payouts
 
 
+class ReconciliationSettings(BaseModel):
+    max_statement_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+
+
 class SecuritySettings(BaseModel):
     admin_api_key: SecretStr | None = None
     webhook_token: SecretStr | None = None
@@ -116,6 +120,7 @@ class Settings(BaseSettings):
     refunds: RefundSettings = Field(default_factory=RefundSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     max_webhook_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    reconciliation: ReconciliationSettings = Field(default_factory=ReconciliationSettings)
     log_json: bool = True
 
     @model_validator(mode="after")

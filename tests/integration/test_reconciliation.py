@@ -92,13 +92,13 @@ def test_missing_rows_can_be_imported_as_payments(client: TestClient) -> None:
 def test_statement_without_preamble_uses_row_times_as_period(client: TestClient) -> None:
     """No preamble: the header is the first line, and the period spans the rows' times."""
     text = HEADER + (
-        "QGK1,05-02-2026 10:00:00,,x,Completed,100.00,,,true,,,,A\n"
-        'QGK2,06-02-2026 11:30,,x,Completed,"1,100.50",,,true,,,,B\n'
+        "QGK1ROW01,05-02-2026 10:00:00,,x,Completed,100.00,,,true,,,,A\n"
+        'QGK2ROW02,06-02-2026 11:30,,x,Completed,"1,100.50",,,true,,,,B\n'
     )
     report = upload(client, text)
     assert report["period"]["from"] == "2026-02-05T07:00:00+00:00"
     assert report["period"]["to"] == "2026-02-06T08:30:00+00:00"
-    assert report["missing_in_pesadesk"] == ["QGK1", "QGK2"]
+    assert report["missing_in_pesadesk"] == ["QGK1ROW01", "QGK2ROW02"]
 
 
 def test_not_a_statement_is_refused(client: TestClient) -> None:
@@ -134,4 +134,4 @@ def test_parser_reads_odd_rows() -> None:
     assert by_receipt["QGK12XYZ5"].completed_at.isoformat() == "2026-02-01T13:20:00+00:00"
     assert not by_receipt["QGK12XYZ4"].completed
     with pytest.raises(StatementError, match="not an amount"):
-        list(read_statement([HEADER, "R1,01-02-2026 10:00,,x,Completed,abc,,,,,,,\n"], header))
+        list(read_statement([HEADER, "RKL51ZDR41,01-02-2026 10:00,,x,Completed,abc,,,,,,,\n"], header))

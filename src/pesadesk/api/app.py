@@ -19,6 +19,7 @@ from pesadesk import __version__
 from pesadesk.api import problems
 from pesadesk.api.deps import AppState
 from pesadesk.api.guard import WebhookGuard
+from pesadesk.api.limits import BodyLimit
 from pesadesk.api.middleware import RequestIdMiddleware
 from pesadesk.api.routes import (
     customers,
@@ -141,6 +142,7 @@ def create_app(
 
     state.metrics.watch_database(state.db)
     app = FastAPI(title="pesadesk", version=__version__, lifespan=lifespan)
+    app.add_middleware(BodyLimit, statement_limit=settings.reconciliation.max_statement_bytes)
     app.add_middleware(WebhookLane, state=state, guard=WebhookGuard(settings.security))
     app.add_middleware(RequestIdMiddleware)
     app.state.pesadesk = state

@@ -6,7 +6,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
 from starlette.concurrency import run_in_threadpool
 
 from pesadesk.config import Settings
@@ -85,4 +85,7 @@ def _paging(limit: int | None = None, cursor: str | None = None) -> PageRequest:
 
 
 Paging = Annotated[PageRequest, Depends(_paging)]
+# Row ids in paths: within the columns' range, so a huge one is a clear 422, never a 500.
+RowId = Annotated[int, Path(ge=0, le=2_147_483_647)]
+BigRowId = Annotated[int, Path(ge=0, le=9_223_372_036_854_775_807)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]

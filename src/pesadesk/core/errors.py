@@ -93,6 +93,12 @@ class DuplicateCustomer(Conflict):
     code = "duplicate_customer"
 
 
+class DuplicatePhone(Conflict):
+    """Raised when another customer already has that phone number."""
+
+    code = "duplicate_phone"
+
+
 class InvalidTransition(Conflict):
     """Raised when a status change is not allowed from the current status."""
 

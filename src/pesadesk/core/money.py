@@ -11,6 +11,9 @@ from decimal import Decimal, InvalidOperation
 from pesadesk.core.errors import InvalidAmount, LossyAmount
 
 CENTS = 100
+# Far above any real M-Pesa amount, far below what a 64-bit cents column holds: an amount
+# above it is refused as input, never left to overflow a column or a sum.
+MAX_CENTS = 10**14
 
 
 def to_cents(value: object) -> int:
@@ -29,6 +32,8 @@ def to_cents(value: object) -> int:
     if not amount.is_finite():
         raise InvalidAmount(f"amount must be finite, got {value!r}")
     cents = amount * CENTS
+    if abs(cents) > MAX_CENTS:
+        raise InvalidAmount(f"amount {value!r} is too large")
     if cents != cents.to_integral_value():
         raise LossyAmount(f"amount {value!r} has more than 2 decimal places")
     return int(cents)

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Select
 
+from pesadesk.core.csvcells import safe_row
 from pesadesk.core.errors import InvalidInput
 from pesadesk.core.statuses import PaymentStatus
 from pesadesk.db.models import Payment
@@ -82,7 +83,7 @@ def stream(db: Database, query: Select[Any], fmt: str) -> Iterator[str]:
             buffer.seek(0)
             buffer.truncate()
             for row in rows:
-                writer.writerow(row_view(row))
+                writer.writerow(safe_row(row_view(row)))
                 if buffer.tell() > 64_000:
                     yield buffer.getvalue()
                     buffer.seek(0)

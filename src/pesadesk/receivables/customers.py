@@ -9,7 +9,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pesadesk.core.clock import Clock
-from pesadesk.core.errors import CustomerNotFound, DuplicateCustomer, InvalidInput
+from pesadesk.core.errors import (
+    CustomerNotFound,
+    DuplicateCustomer,
+    DuplicatePhone,
+    InvalidInput,
+)
 from pesadesk.core.phone import normalize_phone, phone_hash
 from pesadesk.db.models import Customer
 from pesadesk.shared import ids
@@ -49,7 +54,9 @@ def create_customer(session: Session, *, new: NewCustomer, clock: Clock) -> Cust
             with session.begin_nested():
                 session.add(customer)
                 session.flush()
-        except IntegrityError:
+        except IntegrityError as exc:
+            if phone is not None and "phone" in str(exc.orig).lower():
+                raise DuplicatePhone(f"another customer already has phone {phone}") from None
             if wanted:
                 raise DuplicateCustomer(f"customer {wanted} already exists") from None
             continue  # a hand-made id took this number; try the next one

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pesadesk.core.clock import Clock
-from pesadesk.core.errors import InvalidInput, SaleNotFound
+from pesadesk.core.errors import InvalidAmount, InvalidInput, SaleNotFound
+from pesadesk.core.money import MAX_CENTS
 from pesadesk.core.statuses import SaleStatus
 from pesadesk.db.models import Customer, PosSale, PosSaleItem
 from pesadesk.receivables.customers import find_customer
@@ -41,6 +42,8 @@ def create_sale(session: Session, *, new: NewSale, clock: Clock) -> PosSale:
     total = sum(line.quantity * line.unit_price_cents for line in new.items)
     if total <= 0:
         raise InvalidInput("a sale's total must be greater than zero")
+    if total > MAX_CENTS:
+        raise InvalidAmount("a sale's total is too large")
     customer: Customer | None = find_customer(session, new.customer_id) if new.customer_id else None
     now = clock.now()
     sale = PosSale(

@@ -10,9 +10,11 @@ Rows are yielded one at a time so a million-row file never sits in memory.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from pesadesk.core.clock import EAT
 from pesadesk.core.errors import InvalidInput
@@ -89,9 +91,20 @@ def _preamble(cells: list[str], header: StatementHeader) -> None:
             header.period_end = parse_time(stamps[1])
 
 
+# M-Pesa receipts are short runs of capitals and digits (`RKL51ZDR4F`, `QGK12XYZ9`).
+RECEIPT = re.compile(r"[A-Z0-9]{8,12}")
+
+
 def read_statement(lines: Iterable[str], header: StatementHeader) -> Iterator[StatementRow]:
     """Rows of the statement; fills `header` from the preamble as it goes."""
     reader = csv.reader(lines)
+    try:
+        yield from _rows(reader, header)
+    except csv.Error as exc:  # a field over 128 KB, a stray NUL, a broken quote
+        raise StatementError(f"line {reader.line_num}: not a CSV row ({exc})") from None
+
+
+def _rows(reader: Any, header: StatementHeader) -> Iterator[StatementRow]:
     columns: dict[str, int] | None = None
     for cells in reader:
         line = reader.line_num
@@ -112,13 +125,15 @@ def read_statement(lines: Iterable[str], header: StatementHeader) -> Iterator[St
             index = columns.get(name)
             return cells[index].strip() if index is not None and index < len(cells) else ""
 
-        receipt = cell("receipt no.")
+        receipt = cell("receipt no.").upper()
         if not receipt:
             raise StatementError(f"line {line}: no receipt number")
+        if not RECEIPT.fullmatch(receipt):
+            raise StatementError(f"line {line}: {receipt[:40]!r} is not an M-Pesa receipt")
         when = cell("completion time") or cell("initiation time")
         yield StatementRow(
             line=line,
-            receipt=receipt.upper(),
+            receipt=receipt,
             completed_at=parse_time(when) if when else None,
             status=cell("transaction status"),
             paid_in_cents=_amount(cell("paid in"), line, "Paid In"),

@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
-from pesadesk.api.deps import Admin, Paging, State, Viewer
+from pesadesk.api.deps import Admin, Paging, RowId, State, Viewer
 from pesadesk.api.schemas import KeyIn
 from pesadesk.shared import apikeys
 
@@ -37,7 +37,7 @@ async def create_key(body: KeyIn, state: State, who: Admin) -> dict[str, Any]:
 
 
 @router.delete("/api/keys/{key_id}", status_code=204)
-async def delete_key(key_id: int, state: State, who: Admin) -> Response:
+async def delete_key(key_id: RowId, state: State, who: Admin) -> Response:
     await run_in_threadpool(
         lambda: apikeys.revoke(state.db, key_id=key_id, actor=who, clock=state.clock)
     )

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
-from pesadesk.api.deps import IdempotencyKey, Operator, Paging, State, Viewer
+from pesadesk.api.deps import IdempotencyKey, Operator, Paging, RowId, State, Viewer
 from pesadesk.api.problems import status_of_code
 from pesadesk.api.schemas import Body
 from pesadesk.core.errors import InvalidInput
@@ -52,12 +52,14 @@ async def list_orders(
 
 
 @router.get("/{order_id}")
-async def get_order(order_id: int, state: State, _: Viewer) -> dict[str, Any]:
+async def get_order(order_id: RowId, state: State, _: Viewer) -> dict[str, Any]:
     return await run_in_threadpool(service.get_order, state.db, order_id)
 
 
 @router.patch("/{order_id}")
-async def patch_order(order_id: int, body: OrderPatch, state: State, _: Operator) -> dict[str, Any]:
+async def patch_order(
+    order_id: RowId, body: OrderPatch, state: State, _: Operator
+) -> dict[str, Any]:
     return await run_in_threadpool(
         service.change_status, state.db, order_id=order_id, status=body.status, clock=state.clock
     )
@@ -81,7 +83,7 @@ def pay_answer(outcome: pay.PayOutcome) -> JSONResponse:
 
 @router.post("/{order_id}/pay", status_code=202)
 async def pay_order(
-    order_id: int,
+    order_id: RowId,
     state: State,
     _: Operator,
     body: PayIn | None = None,

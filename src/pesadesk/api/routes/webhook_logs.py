@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from pesadesk.api.deps import Admin, Paging, State, Viewer
+from pesadesk.api.deps import Admin, BigRowId, Paging, State, Viewer
 from pesadesk.pipeline import logs
 
 router = APIRouter(prefix="/api/webhooks/logs", tags=["webhooks"])
@@ -29,6 +29,6 @@ async def list_logs(
 
 
 @router.post("/{log_id}/reprocess")
-async def reprocess(log_id: int, state: State, _: Admin) -> dict[str, Any]:
+async def reprocess(log_id: BigRowId, state: State, _: Admin) -> dict[str, Any]:
     """Run a logged callback again; never credits twice."""
     return await run_in_threadpool(logs.reprocess, state.pipeline, log_id)

@@ -86,7 +86,31 @@ def _journal_headers() -> None:
     )
 
 
+def _one_customer_a_phone() -> None:
+    """Two customers with one phone make payer matching a guess: refuse to go on until a
+    person has told them apart (nothing is changed behind their back)."""
+    shared = (
+        op.get_bind()
+        .execute(
+            sa.text(
+                "SELECT phone FROM customers WHERE phone IS NOT NULL "
+                "GROUP BY phone HAVING COUNT(*) > 1"
+            )
+        )
+        .all()
+    )
+    if shared:
+        phones = ", ".join(row[0] for row in shared[:5])
+        raise RuntimeError(
+            f"customers share phone numbers ({phones}): give each customer their own "
+            "number (or none), then run `pesadesk db upgrade` again"
+        )
+    with op.batch_alter_table("customers", schema=None) as batch_op:
+        batch_op.create_unique_constraint(batch_op.f("uq_customers_phone"), ["phone"])
+
+
 def upgrade() -> None:
+    _one_customer_a_phone()
     op.create_table(
         "ledger_journals",
         sa.Column("journal_id", sa.String(length=80), nullable=False),
@@ -205,3 +229,5 @@ def downgrade() -> None:
         )
     op.drop_index(op.f("ix_ledger_journals_created_at"), table_name="ledger_journals")
     op.drop_table("ledger_journals")
+    with op.batch_alter_table("customers", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("uq_customers_phone"), type_="unique")
