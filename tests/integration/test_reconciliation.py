@@ -134,4 +134,8 @@ def test_parser_reads_odd_rows() -> None:
     assert by_receipt["QGK12XYZ5"].completed_at.isoformat() == "2026-02-01T13:20:00+00:00"
     assert not by_receipt["QGK12XYZ4"].completed
     with pytest.raises(StatementError, match="not an amount"):
-        list(read_statement([HEADER, "RKL51ZDR41,01-02-2026 10:00,,x,Completed,abc,,,,,,,\n"], header))
+        list(
+            read_statement(
+                [HEADER, "RKL51ZDR41,01-02-2026 10:00,,x,Completed,abc,,,,,,,\n"], header
+            )
+        )

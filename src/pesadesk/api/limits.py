@@ -46,7 +46,7 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        if b"authorization" not in headers and not path.startswith(PUBLIC):
+        if not headers.get(b"authorization", b"").strip() and not path.startswith(PUBLIC):
             await _answer(send, 401, "send Authorization: Bearer <API key>", "unauthenticated")
             return
         limit = self._limit(path)
