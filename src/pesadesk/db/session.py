@@ -53,6 +53,21 @@ def _prepare_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 
+_PROBE = text("INSERT INTO sequences (name, value) VALUES (:name, 0)")
+
+
+def _drop_broken_connections(engine: Engine) -> None:
+    """A connection that met a read-only file or an I/O error is thrown away, not pooled:
+    SQLite opens a file it could not write as read-only and would stay so after the file
+    is writable again."""
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: Any) -> None:
+        message = str(context.original_exception or "").lower()
+        if any(words in message for words in _BROKEN_CONNECTION):
+            context.is_disconnect = True
+
+
 def _ping_idle_connections(engine: Engine) -> None:
     """Pre-ping only connections that sat idle: after a database restart the first callback
     of a quiet morning must not fail on a dead connection (Safaricom never retries an STK
@@ -93,6 +108,7 @@ class Database:
             _prepare_sqlite(self.engine)
         else:
             _ping_idle_connections(self.engine)
+        _drop_broken_connections(self.engine)
         self._write_lock = threading.Lock() if self.is_sqlite else None
 
     @property
@@ -124,10 +140,13 @@ class Database:
             yield session
 
     def ping(self) -> bool:
+        """Whether the database can be written now: a row written and rolled back (a
+        database that answers reads but refuses writes is not ready)."""
         try:
-            with self.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except DBAPIError:
+            with self.write() as session:
+                session.execute(_PROBE, {"name": "readyz-probe"})
+                session.rollback()
+        except (DBAPIError, StorageUnavailable):
             return False
         return True
 
@@ -157,21 +176,32 @@ def _primary(exc: OperationalError) -> str:
     return f"{text_} (SQLSTATE {state})" if state else text_
 
 
+# A connection that met these is of no more use (SQLite keeps a file it opened read-only
+# read-only); one that met a full disk is fine once it has rolled back, and is kept.
+_BROKEN_CONNECTION = ("unable to open", "disk i/o", "readonly", "read-only")
+_STORAGE_TROUBLE = (
+    "unable to open", "disk i/o", "readonly", "read-only", "disk is full", "no space left",
+    "could not extend file", "could not write",
+)  # fmt: skip
+
+
+def _is_storage_trouble(message: str) -> bool:
+    return any(words in message for words in _STORAGE_TROUBLE)
+
+
 def _is_connection_problem(exc: OperationalError) -> bool:
     message = str(exc.orig).lower()
-    return bool(exc.connection_invalidated) or any(
-        words in message
-        for words in (
-            "connection",
-            "could not connect",
-            "server closed",
-            "terminating",
-            "unable to open",
-            "database is locked",
-            "disk i/o",
-            "readonly",
-            "read-only",
-            "disk is full",
-            "no space left",
+    return (
+        bool(exc.connection_invalidated)
+        or _is_storage_trouble(message)
+        or any(
+            words in message
+            for words in (
+                "connection",
+                "could not connect",
+                "server closed",
+                "terminating",
+                "database is locked",
+            )
         )
     )
