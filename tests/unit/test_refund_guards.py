@@ -5,30 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from pesadesk.api.problems import problem_of
-from pesadesk.api.ratelimit import RateLimiter
-from pesadesk.core.errors import RateLimited
-from pesadesk.core.statuses import Role
 from pesadesk.secrets import KEY_ENV, SecretKeyError, new_key, seal, unseal
-from pesadesk.shared.apikeys import Principal
-
-
-def test_rate_limit_per_key_with_retry_after() -> None:
-    """Three a minute: the fourth from one key is refused with Retry-After; another key
-    and the next minute are not affected."""
-    now = [1000.0]
-    limiter = RateLimiter(3, monotonic=lambda: now[0])
-    alice, bob = Principal("alice", Role.OPERATOR, 1), Principal("bob", Role.OPERATOR, 2)
-    for _ in range(3):
-        limiter.check(alice)
-    with pytest.raises(RateLimited) as refused:
-        limiter.check(alice)
-    answer = problem_of(refused.value)
-    assert answer.status_code == 429
-    assert answer.headers["Retry-After"] == "60"
-    limiter.check(bob)
-    now[0] += 61
-    limiter.check(alice)
 
 
 def test_sealed_secret_opens_only_with_its_key(monkeypatch: pytest.MonkeyPatch) -> None:

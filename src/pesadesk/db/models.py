@@ -286,6 +286,16 @@ class Event(Base):
     __table_args__ = (Index(None, "type", "id"),)
 
 
+class RateLimit(Base):
+    """Requests counted per key and minute, shared by every process on the database."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
+
+
 class Sequence(Base):
     """Counters for human ids (`INV-20260206` -> 17); bumped with one atomic upsert."""
 

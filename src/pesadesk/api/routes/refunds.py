@@ -5,13 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from pesadesk.api.deps import Admin, AppState, IdempotencyKey, Operator, Paging, State, Viewer
-from pesadesk.api.ratelimit import RateLimiter
 from pesadesk.api.schemas import Body
 from pesadesk.b2c import service
 from pesadesk.b2c.checks import ask_balance
@@ -19,7 +18,7 @@ from pesadesk.b2c.requests import require_b2c
 from pesadesk.b2c.rules import FAILED, PENDING_APPROVAL, NewPayout, NewRefund
 from pesadesk.core.money import format_kes, positive_cents
 from pesadesk.payments.views import refund_view
-from pesadesk.shared import audit, idempotency
+from pesadesk.shared import audit, idempotency, ratelimit
 from pesadesk.shared.apikeys import Principal
 
 router = APIRouter(tags=["refunds"])
@@ -42,12 +41,15 @@ def _desk(state: AppState) -> service.Desk:
     return service.Desk(state.db, state.require_runtime().b2c, state.settings, state.clock)
 
 
-def _limiter(request: Request, state: AppState) -> RateLimiter:
-    limiter: RateLimiter | None = getattr(request.app.state, "refund_limiter", None)
-    if limiter is None:
-        limiter = RateLimiter(state.settings.refunds.rate_limit_per_minute)
-        request.app.state.refund_limiter = limiter
-    return limiter
+async def _count_money_out(state: AppState, who: Principal) -> None:
+    """Refunds and payouts per key and minute, counted across every process."""
+    await run_in_threadpool(
+        lambda: ratelimit.hit(
+            state.db, key=f"money-out:{who.key_id}:{who.name}",
+            per_minute=state.settings.refunds.rate_limit_per_minute, now=state.clock.now(),
+            what="refunds or payouts from this key",
+        )
+    )  # fmt: skip
 
 
 def refund_answer(answer: service.RefundAnswer) -> JSONResponse:
@@ -76,7 +78,6 @@ def refund_answer(answer: service.RefundAnswer) -> JSONResponse:
 @router.post("/api/payments/{payment_id}/refund")
 async def refund_payment(
     payment_id: str,
-    request: Request,
     state: State,
     who: Operator,
     idempotency_key: IdempotencyKey = None,
@@ -85,7 +86,7 @@ async def refund_payment(
     """Refund a payment in full or in part over B2C."""
     body = body or RefundIn()
     require_b2c(state.settings)
-    _limiter(request, state).check(who)
+    await _count_money_out(state, who)
     new = NewRefund(
         payment_id=payment_id,
         amount_cents=positive_cents(body.amount) if body.amount is not None else None,
@@ -102,14 +103,13 @@ async def refund_payment(
 @router.post("/api/payouts")
 async def payout(
     body: PayoutIn,
-    request: Request,
     state: State,
     who: Admin,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Send money to a phone (a reward, a compensation) over B2C."""
     require_b2c(state.settings)
-    _limiter(request, state).check(who)
+    await _count_money_out(state, who)
     new = NewPayout(body.phone, positive_cents(body.amount), body.command_id, body.remarks)
     held = idempotency.claim_for("payout", idempotency_key, body.model_dump(mode="json"))
     answer = await service.pay_out(_desk(state), new=new, who=who, held=held)

@@ -134,6 +134,13 @@ def upgrade() -> None:
             initially="DEFERRED",
         )
     op.create_table(
+        "rate_limits",
+        sa.Column("key", sa.String(length=120), nullable=False),
+        sa.Column("window_start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("hits", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("key", "window_start", name=op.f("pk_rate_limits")),
+    )
+    op.create_table(
         "events",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("event_id", sa.String(length=40), nullable=False),
@@ -223,6 +230,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_events_type_id"), table_name="events")
     op.drop_index(op.f("ix_events_created_at"), table_name="events")
     op.drop_table("events")
+    op.drop_table("rate_limits")
     with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
         batch_op.drop_constraint(
             batch_op.f("fk_ledger_entries_journal_id_ledger_journals"), type_="foreignkey"
