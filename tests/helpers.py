@@ -22,12 +22,14 @@ def c2b_body(
     *,
     txn: str | None = None,
     msisdn: str = "2547 ***** 126",
+    trans_time: str = "20260206121325",
 ) -> dict[str, Any]:
-    """A C2B confirmation shaped like Daraja's (reference §4, sample S7)."""
+    """A C2B confirmation shaped like Daraja's (reference §4, sample S7); `trans_time` is
+    when M-Pesa says the customer paid (EAT), the time the payment is counted at."""
     return {
         "TransactionType": "Pay Bill",
         "TransID": txn or trans_id(),
-        "TransTime": "20260206121325",
+        "TransTime": trans_time,
         "TransAmount": str(amount) if not isinstance(amount, str) else amount,
         "BusinessShortCode": "600000",
         "BillRefNumber": ref,

@@ -370,7 +370,8 @@ def test_payment_filters_use_whole_east_africa_days(client: TestClient, clock: F
     for txn, when in moments.items():
         _set_clock(clock, when)
         ref = inv["invoice_id"] if txn == "EAT6EARLY1" else "NOBODY"
-        pay(client, "100", ref, txn=txn)
+        paid = (when + timedelta(hours=3)).strftime("%Y%m%d%H%M%S")  # M-Pesa's time, EAT
+        pay(client, "100", ref, txn=txn, trans_time=paid)
     p = {txn: f"PAY-C2B-{txn}" for txn in moments}
     assert _payments(client, **{"from": "2026-02-06", "to": "2026-02-06"}) == sorted(
         [p["EAT6EARLY1"], p["EAT6LATE01"]]

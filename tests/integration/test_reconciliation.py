@@ -89,6 +89,28 @@ def test_missing_rows_can_be_imported_as_payments(client: TestClient) -> None:
     assert again.json() == {"imported": [], "skipped": ["QGK55MISS1"]}
 
 
+def test_imported_payments_count_on_the_statement_day(client: TestClient) -> None:
+    """A payment imported today from a statement row of 1 Feb is paid at 1 Feb 16:20 EAT
+    and counted on 1 Feb by the stats and the payment filters, not on the import day; its
+    log row says it came from a statement."""
+    text = HEADER + (
+        'QGK55MISS2,01-02-2026 16:20,01-02-2026 16:20,Pay Bill,Completed,"700.00",,'
+        '"16,350.00",true,Pay Bill Online,254799***999 - PETER OTIENO,,NOBODY\n'
+    )
+    report = upload(client, text)
+    client.post(f"/api/reconciliation/statements/{report['id']}/import-missing")
+    payment = client.get("/api/payments/PAY-C2B-QGK55MISS2").json()
+    assert payment["paid_at"] == "2026-02-01 16:20:00"
+    day = client.get("/api/stats", params={"from": "2026-02-01", "to": "2026-02-01"}).json()
+    today = client.get("/api/stats", params={"from": "2026-02-06"}).json()
+    assert (day["total_payments"], day["payment_revenue"]) == (1, 700.0)
+    assert today["total_payments"] == 0
+    listed = client.get("/api/payments", params={"from": "2026-02-01", "to": "2026-02-01"})
+    assert [p["id"] for p in listed.json()] == ["PAY-C2B-QGK55MISS2"]
+    [entry] = client.get("/api/webhooks/logs", params={"external_id": "QGK55MISS2"}).json()["data"]
+    assert (entry["origin"], entry["processed"]) == ("statement", True)
+
+
 def test_statement_without_preamble_uses_row_times_as_period(client: TestClient) -> None:
     """No preamble: the header is the first line, and the period spans the rows' times."""
     text = HEADER + (

@@ -4,7 +4,7 @@ invoice, POS sale or account, or kept `unallocated` for a person to place."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -56,6 +56,19 @@ _PLACEMENT = Sql(
 _UNRESOLVED: Any = object()
 
 
+# A TransTime further from now than this is not believed (a clock far off, or a forgery).
+TRUST_TRANS_TIME = timedelta(days=62)
+
+
+def business_time(trans_time: datetime | None, now: datetime) -> datetime:
+    """When the customer paid, as M-Pesa says (TransTime, the statement's time), kept as
+    `paid_at`: the time a payment counts at in date filters and stats, so a statement
+    imported days later counts on the day the money came, not the day it was imported."""
+    if trans_time is None or not now - TRUST_TRANS_TIME <= trans_time <= now + timedelta(days=1):
+        return now
+    return trans_time
+
+
 def find_target(session: Session, txn: C2BPayment) -> placement.Target | None:
     """Where a confirmation's money goes: its account reference, else the payer's hash."""
     return placement.match_reference(session, txn.bill_ref) or placement.match_payer(
@@ -105,7 +118,7 @@ def record_confirmation(
             "invoice_pk": target.invoice_pk if target else None,
             "sale_pk": target.sale_pk if target else None,
             "no": False,
-            "paid_at": db_time(conn, txn.trans_time or now),
+            "paid_at": db_time(conn, business_time(txn.trans_time, now)),
             "verify": pending_reason,
             "ask_at": stamp if pending_reason is not None else None,
             "now": stamp,

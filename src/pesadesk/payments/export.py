@@ -18,7 +18,7 @@ from pesadesk.core.errors import InvalidInput
 from pesadesk.core.statuses import PaymentStatus
 from pesadesk.db.models import Payment
 from pesadesk.db.session import Database
-from pesadesk.payments.views import payment_select, payment_view
+from pesadesk.payments.views import BOOKED_AT, payment_select, payment_view
 
 CSV_FIELDS = [
     "id", "order_id", "amount", "currency", "method", "status", "phone", "reference",
@@ -61,9 +61,9 @@ def filtered(
             raise InvalidInput(f"source must be one of {', '.join(SOURCES)}")
         query = query.where(Payment.source == source)
     if start:
-        query = query.where(Payment.created_at >= start)
+        query = query.where(start <= BOOKED_AT)
     if end:
-        query = query.where(Payment.created_at < end)
+        query = query.where(end > BOOKED_AT)
     selected: Select[Any] = query
     return selected
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pesadesk.core.clock import format_seed_time
@@ -103,6 +103,7 @@ def payment_view(
         "source": payment.source,
         "created_at": format_seed_time(payment.created_at),
         "updated_at": format_seed_time(payment.updated_at),
+        "paid_at": format_seed_time(payment.paid_at) if payment.paid_at else None,
         "msisdn_hash": payment.msisdn_hash,
         "payer_name": payment.payer_name,
         "customer_id": customer_id,
@@ -113,6 +114,11 @@ def payment_view(
         "result_desc": payment.result_desc,
         "needs_review": payment.needs_review,
     }
+
+
+# When a payment counts, in date filters and stats: when the customer paid, as M-Pesa
+# says (TransTime, the statement's time, the STK result), else when it was created.
+BOOKED_AT = func.coalesce(Payment.paid_at, Payment.created_at)
 
 
 def payment_select() -> Any:

@@ -12,6 +12,7 @@ from pesadesk.core.money import to_json_number
 from pesadesk.core.statuses import PaymentStatus as P
 from pesadesk.db.models import Order, Payment, Refund, WebhookLog
 from pesadesk.db.session import Database
+from pesadesk.payments.views import BOOKED_AT
 from pesadesk.stk.rules import PAID_STATUSES, OrderStatus
 
 ARRIVED = (P.COMPLETED.value, P.REFUNDED.value, P.PARTIALLY_REFUNDED.value)
@@ -52,7 +53,7 @@ def compute(
             _sum_if(Payment.status == P.UNALLOCATED.value, 1),
             _sum_if(Payment.status == P.UNALLOCATED.value, Payment.amount_cents),
             _sum_if(Payment.status == P.PROCESSING.value, 1),
-        ).where(_between(Payment.created_at, start, end))
+        ).where(_between(BOOKED_AT, start, end))
     ).one()
     hooks = session.execute(
         select(
@@ -119,7 +120,7 @@ def daily(
 ) -> list[dict[str, Any]]:
     """Payments per East Africa Time day, for charts: received by source, refunded,
     net of refunds, and the share of finished payments that succeeded."""
-    day = _eat_day(session, Payment.created_at)
+    day = _eat_day(session, BOOKED_AT)
     received = Payment.status.in_([*ARRIVED, P.UNALLOCATED.value])
     rows = session.execute(
         select(
@@ -131,7 +132,7 @@ def daily(
             _sum_if(received & (Payment.source == "stk"), Payment.amount_cents),
             _sum_if(received & (Payment.source == "c2b"), Payment.amount_cents),
         )
-        .where(_between(Payment.created_at, start, end))
+        .where(_between(BOOKED_AT, start, end))
         .group_by(day)
         .order_by(day)
     ).all()
