@@ -205,13 +205,32 @@ def test_version() -> None:
     assert result.stdout.strip() == f"pesadesk {__version__}"
 
 
-def test_apikey_create_takes_an_owner(tmp_path: Path) -> None:
-    """`apikey create --owner PERSON` is accepted and the key is printed alone last."""
-    env = {"PESADESK_DATABASE_URL": f"sqlite:///{tmp_path}/keys.db"}
-    result = run(
+def test_apikey_create_records_its_owner(tmp_path: Path) -> None:
+    """`apikey create --owner PERSON` stores that person as the key's owner; without it the
+    owner is the login name running the command, never the key's own name."""
+    from sqlalchemy import select
+
+    from pesadesk.cli.keys import login_name
+    from pesadesk.db.models import ApiKey
+    from pesadesk.db.session import Database
+
+    url = f"sqlite:///{tmp_path}/keys.db"
+    env = {"PESADESK_DATABASE_URL": url}
+    named = run(
         "apikey", "create", "--role", "operator", "--name", "till-1", "--owner", "Amina",
         env=env,
     )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    assert result.stdout.strip().splitlines()[-1].startswith("pd_")
-    assert "owner 'Amina'" in result.stderr
+    assert named.exit_code == 0, named.output
+    assert named.stdout.strip().splitlines()[-1].startswith("pd_")
+    assert "owner 'Amina'" in named.stderr
+    unnamed = run("apikey", "create", "--role", "viewer", "--name", "wall-screen", env=env)
+    assert unnamed.exit_code == 0, unnamed.output
+    db = Database(url)
+    try:
+        with db.read() as session:
+            owners = {
+                name: owner for name, owner in session.execute(select(ApiKey.name, ApiKey.owner))
+            }
+    finally:
+        db.dispose()
+    assert owners == {"till-1": "Amina", "wall-screen": login_name()}
