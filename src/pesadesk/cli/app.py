@@ -30,8 +30,8 @@ from pesadesk.db.session import Database
 
 USAGE, FAILED = 2, 1
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 F = TypeVar("F", bound=Callable[..., Any])
 
 ConfigOption = Annotated[
@@ -111,6 +111,8 @@ def command(group: typer.Typer, name: str | None = None) -> Callable[[F], F]:
 
 def reason(exc: BaseException) -> str:
     """The first line of what went wrong, without SQL statements or parameters."""
+    if isinstance(exc, StorageUnavailable) and exc.__cause__ is not None:
+        return reason(exc.__cause__)  # the driver's words say more than "unavailable"
     if isinstance(exc, SQLAlchemyError) and getattr(exc, "orig", None) is not None:
         text = str(getattr(exc, "orig", ""))
     elif isinstance(exc, OSError) and exc.strerror:
