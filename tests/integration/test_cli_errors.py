@@ -131,6 +131,8 @@ def test_missing_statement_file(tmp_path: Path) -> None:
     ("args", "expected"),
     [
         (["serve", "--port", "99999"], "Invalid value for '--port'"),
+        (["demo", "--port", "99999"], "Invalid value for '--port'"),
+        (["emulator", "--port", "99999"], "Invalid value for '--port'"),
         (["apikey", "create", "--role", "boss", "--name", "n"], "'boss' is not one of"),
         (["apikey", "create", "--role", "admin", "--name", " "], "'--name': must not be empty"),
         (["payments", "export", "--format", "xml"], "'xml' is not one of 'csv', 'json'"),
