@@ -127,6 +127,26 @@ def test_missing_statement_file(tmp_path: Path) -> None:
     assert not (tmp_path / "data").exists()
 
 
+def test_statement_that_is_not_one_is_one_line(tmp_path: Path) -> None:
+    """A file that is not a readable statement is exit 2 and one line naming it."""
+    junk = tmp_path / "photo.csv"
+    junk.write_bytes(bytes(range(256)) * 64)
+    env = {"PESADESK_DATABASE_URL": f"sqlite:///{tmp_path}/r.db"}
+    assert one_line(run("reconcile", str(junk), env=env), 2).startswith(f"{junk}: ")
+
+
+def test_statement_saved_as_utf16_is_read(tmp_path: Path) -> None:
+    """The CLI reads statements as the API does: a UTF-16 export is imported."""
+    sample = Path(__file__).resolve().parent.parent / "fixtures" / "statements"
+    text = (sample / "org-portal-sample.csv").read_text(encoding="utf-8")
+    utf16 = tmp_path / "statement-utf16.csv"
+    utf16.write_text(text, encoding="utf-16")
+    env = {"PESADESK_DATABASE_URL": f"sqlite:///{tmp_path}/r.db"}
+    result = run("reconcile", str(utf16), env=env)
+    assert result.exit_code == 0, result.output
+    assert "missing_in_pesadesk: QGK12XYZ9" in result.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -31,26 +30,18 @@ def reconcile(
     db = database(settings(config))
     try:
         report = _import(db, statement)
-    except UnicodeDecodeError as exc:
-        fail(f"{statement}: not UTF-8 text (byte {exc.start}); export the statement as CSV", USAGE)
-    except PesadeskError as exc:
+    except PesadeskError as exc:  # StatementError: not a statement we can read
         fail(f"{statement}: {exc.message}", USAGE)
     _print_report(report)
 
 
 def _import(db: Database, statement: Path) -> dict[str, Any]:
-    """Stream the file into `import_statement`, the bar following the bytes read."""
+    """Stream the file into `import_statement` (decoded as the API decodes uploads: UTF-8,
+    UTF-16 or Windows-1252), the bar following the bytes read."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from pesadesk.reconcile.decode import statement_lines
     from pesadesk.reconcile.service import import_statement
-
-    read = 0
-
-    def lines(handle: BinaryIO) -> Iterator[str]:
-        nonlocal read
-        for raw in handle:
-            read += len(raw)
-            yield raw.decode("utf-8-sig" if read == len(raw) else "utf-8")
 
     columns = (
         TextColumn("[progress.description]{task.description}"),
@@ -65,11 +56,11 @@ def _import(db: Database, statement: Path) -> dict[str, Any]:
         task = progress.add_task("matching receipts", total=statement.stat().st_size)
         return import_statement(
             db,
-            lines=lines(handle),
+            lines=statement_lines(handle),
             filename=statement.name,
             imported_by="cli",
             clock=SystemClock(),
-            progress=lambda _rows: progress.update(task, completed=read),
+            progress=lambda _rows: progress.update(task, completed=handle.tell()),
         )
 
 
