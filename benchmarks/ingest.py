@@ -255,7 +255,7 @@ def running_server(
     port = free_port()
     log_path = workdir / f"{kind}-{port}.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PESADESK_")}
-    env["PESADESK_CONFIG"] = str(workdir / "no-config.yaml")  # nothing from ./config.yaml
+    env["PESADESK_CONFIG"] = ""  # empty: no config file, nothing from ./config.yaml
     command = [sys.executable, "-m", "benchmarks.ingest", "--serve", kind]
     command += ["--db-url", url, "--port", str(port), "--pool", str(pool_size)]
     if background:

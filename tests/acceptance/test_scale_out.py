@@ -32,7 +32,7 @@ def two_servers(tmp_path: Path) -> Iterator[tuple[list[str], str]]:
             **os.environ,
             "PESADESK_DATABASE_URL": url,
             "PESADESK_SECURITY__ADMIN_API_KEY": ADMIN_KEY,
-            "PESADESK_CONFIG": "/nonexistent/config.yaml",
+            "PESADESK_CONFIG": "",  # empty: no config file
         }
         ports = [free_port(), free_port()]
         logs = [(tmp_path / f"serve-{port}.log").open("wb") for port in ports]

@@ -48,7 +48,7 @@ def test_two_workers_send_each_message_exactly_once(tmp_path: Path) -> None:
         env = {
             **os.environ,
             "PESADESK_DATABASE_URL": url,
-            "PESADESK_CONFIG": "/nonexistent/config.yaml",
+            "PESADESK_CONFIG": "",  # empty: no config file
             "PESADESK_WHATSAPP__ENABLED": "true",
             "PESADESK_WHATSAPP__BASE_URL": sink_url,
             "PESADESK_WHATSAPP__PHONE_NUMBER_ID": "123",

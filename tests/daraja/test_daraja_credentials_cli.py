@@ -6,12 +6,11 @@ import base64
 from pathlib import Path
 
 import pytest
-import typer
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from typer.testing import CliRunner
 
-from pesadesk.cli_daraja import register_commands
+from pesadesk.cli import app
 from pesadesk.daraja.credentials import (
     certificate_pem,
     decrypt_security_credential,
@@ -22,17 +21,6 @@ from pesadesk.daraja.errors import DarajaConfigError
 from pesadesk.testing.emulator import CallbackSink, RunningEmulator
 
 PASSWORD = "Safaricom999!*!"
-
-
-def make_app() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def root() -> None:
-        """pesadesk (test copy)."""
-
-    register_commands(app)
-    return app
 
 
 def test_credential_round_trip_with_generated_cert() -> None:
@@ -67,7 +55,7 @@ def test_encrypt_credential_command_reads_stdin(tmp_path: Path) -> None:
     cert_file = tmp_path / "cert.pem"
     cert_file.write_bytes(certificate_pem(cert))
     result = CliRunner().invoke(
-        make_app(), ["encrypt-credential", "--cert", str(cert_file)], input=PASSWORD + "\n"
+        app, ["encrypt-credential", "--cert", str(cert_file)], input=PASSWORD + "\n"
     )
     assert result.exit_code == 0, result.output
     credential = result.output.strip().splitlines()[-1]
@@ -78,14 +66,14 @@ def test_encrypt_credential_command_reads_stdin(tmp_path: Path) -> None:
 def test_encrypt_credential_missing_cert(tmp_path: Path) -> None:
     """A certificate file that is not there exits 2 with a message."""
     result = CliRunner().invoke(
-        make_app(), ["encrypt-credential", "--cert", str(tmp_path / "nope.pem")], input="x\n"
+        app, ["encrypt-credential", "--cert", str(tmp_path / "nope.pem")], input="x\n"
     )
     assert result.exit_code == 2
 
 
 def test_emulator_help_prints_default_password() -> None:
     """`pesadesk emulator --help` shows the initiator password a newcomer needs."""
-    result = CliRunner().invoke(make_app(), ["emulator", "--help"], env={"COLUMNS": "200"})
+    result = CliRunner().invoke(app, ["emulator", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert PASSWORD in result.output
 
@@ -122,12 +110,12 @@ def test_c2b_register_and_simulate_commands(
     """`c2b register` registers the configured URLs with the token; `c2b simulate` pays."""
     config = write_config(tmp_path / "config.yaml", emu, sink, token="tok123")
     runner = CliRunner()
-    registered = runner.invoke(make_app(), ["c2b", "register", "--config", str(config)])
+    registered = runner.invoke(app, ["c2b", "register", "--config", str(config)])
     assert registered.exit_code == 0, registered.output
     registration = emu.state.c2b_registrations["600000"]
     assert registration.confirmation_url.endswith("/api/webhooks/c2b/confirmation?token=tok123")
     simulated = runner.invoke(
-        make_app(),
+        app,
         [
             "c2b",
             "simulate",
@@ -153,7 +141,7 @@ def test_c2b_simulate_refuses_bad_amount(
     """A non-numeric amount exits 2 before anything is sent."""
     config = write_config(tmp_path / "config.yaml", emu, sink)
     result = CliRunner().invoke(
-        make_app(),
+        app,
         [
             *("c2b", "simulate", "--amount", "lots", "--msisdn", "0712345678"),
             *("--ref", "X", "--config", str(config)),
@@ -170,7 +158,7 @@ def test_balance_command_prints_accounts(
     emu.state.set_utility("600000", 4321_00)
     config = write_config(tmp_path / "config.yaml", emu, sink)
     result = CliRunner().invoke(
-        make_app(), ["balance", "--config", str(config), "--wait", "10"], env={"COLUMNS": "200"}
+        app, ["balance", "--config", str(config), "--wait", "10"], env={"COLUMNS": "200"}
     )
     assert result.exit_code == 0, result.output
     assert "Utility Account" in result.output
@@ -181,6 +169,6 @@ def test_balance_command_without_b2c(tmp_path: Path) -> None:
     """Without B2C credentials `balance` says refunds are not configured."""
     config = tmp_path / "config.yaml"
     config.write_text("payments:\n  b2c:\n    consumer_key: '...'\n")
-    result = CliRunner().invoke(make_app(), ["balance", "--config", str(config)])
+    result = CliRunner().invoke(app, ["balance", "--config", str(config)])
     assert result.exit_code == 2
     assert "not configured" in result.output

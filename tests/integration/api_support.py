@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import structlog
 from click.testing import Result
 from fastapi.testclient import TestClient
@@ -87,20 +86,8 @@ def plain_tracebacks() -> Iterator[None]:
 
 def run_cli(db_url: str, *args: str) -> Result:
     """Run the `pesadesk` CLI in-process against the test database (through
-    PESADESK_DATABASE_URL), disposing of the engines it opened so no connection leaks."""
-    opened: list[Database] = []
-    real = cli._database
-
-    def tracked(settings: Settings) -> Database:
-        opened.append(real(settings))
-        return opened[-1]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cli, "_database", tracked)
-        result = CliRunner().invoke(cli.app, list(args), env={"PESADESK_DATABASE_URL": db_url})
-    for database in opened:
-        database.dispose()
-    return result
+    PESADESK_DATABASE_URL); the CLI disposes of the engines it opened when a command ends."""
+    return CliRunner().invoke(cli.app, list(args), env={"PESADESK_DATABASE_URL": db_url})
 
 
 def make_key(client: TestClient, role: str, name: str | None = None) -> str:

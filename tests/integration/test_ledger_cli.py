@@ -27,7 +27,7 @@ def test_verify_passes_then_catches_an_edited_invoice(
         txn = C2BTransaction("VERIFY0001", 40_000, inv.invoice_id, None, None, None, None, None)
         c2b.record_confirmation(session, txn=txn, clock=clock)
     monkeypatch.setenv("PESADESK_DATABASE_URL", db_url)
-    monkeypatch.setenv("PESADESK_CONFIG", "/nonexistent/config.yaml")
+    monkeypatch.setenv("PESADESK_CONFIG", "")  # empty: no config file
     runner = CliRunner()
     ok = runner.invoke(app, ["ledger", "verify"])
     assert ok.exit_code == 0, ok.output

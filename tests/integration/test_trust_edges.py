@@ -146,7 +146,17 @@ def test_formulas_in_csv_cells_are_neutralised(client: TestClient) -> None:
 
 def test_a_bad_allow_list_entry_stops_the_start(db_url: str, db: Database) -> None:
     """`webhook_ip_allowlist: ["not-a-cidr"]` cannot start a desk that answers every
-    callback 500: building the app fails, naming the entry."""
-    settings = settings_with(db_url, security={"webhook_ip_allowlist": ["not-a-cidr"]})
+    callback 500: the settings refuse it, and an app built from unchecked settings fails
+    too, naming the entry."""
     with pytest.raises(ValueError, match="not-a-cidr"):
-        create_app(settings, db=db, clock=FrozenClock(), background=False)
+        settings_with(db_url, security={"webhook_ip_allowlist": ["not-a-cidr"]})
+    settings = settings_with(db_url)
+    unchecked = settings.model_copy(
+        update={
+            "security": settings.security.model_copy(
+                update={"webhook_ip_allowlist": ["not-a-cidr"]}
+            )
+        }
+    )
+    with pytest.raises(ValueError, match="not-a-cidr"):
+        create_app(unchecked, db=db, clock=FrozenClock(), background=False)

@@ -96,7 +96,7 @@ ACCOUNT_HELP = (
 
 def emulator_command(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8090,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8090,
     shortcode: Annotated[str, typer.Option(help="STK Push (Lipa na M-Pesa) shortcode.")] = (
         "174379"
     ),

@@ -1,0 +1,137 @@
+"""`pesadesk c2b register | simulate | pull`: customers paying the Paybill or till."""
+
+from __future__ import annotations
+
+import asyncio
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from pesadesk.cli.app import USAGE, ConfigOption, command, database, fail, out, settings
+from pesadesk.core.clock import SystemClock
+from pesadesk.core.errors import PesadeskError
+from pesadesk.core.money import format_kes, positive_cents
+
+group = typer.Typer(
+    help="C2B (customers paying the Paybill/till): register URLs, simulate, pull.",
+    no_args_is_help=True,
+)
+
+
+class RegisterVersion(StrEnum):
+    v1 = "v1"
+    v2 = "v2"
+
+
+class ResponseType(StrEnum):
+    Completed = "Completed"
+    Cancelled = "Cancelled"
+
+
+@command(group, "register")
+def c2b_register(
+    config: ConfigOption = None,
+    version: Annotated[
+        RegisterVersion, typer.Option(help="v1: hashed MSISDN in callbacks; v2: masked MSISDN.")
+    ] = RegisterVersion.v1,
+    response_type: Annotated[
+        ResponseType, typer.Option(help="What M-Pesa does when validation is unreachable.")
+    ] = ResponseType.Completed,
+) -> None:
+    """Register the C2B validation and confirmation URLs with Daraja."""
+    from pesadesk.accounts.daraja import c2b_config
+    from pesadesk.accounts.urls import with_webhook_token
+    from pesadesk.daraja.client import DarajaClient
+
+    loaded = settings(config)
+    c2b = loaded.payments.c2b
+    confirmation = with_webhook_token(c2b.confirmation_url, loaded)
+    validation = with_webhook_token(c2b.validation_url, loaded)
+    daraja_config = c2b_config(loaded, shortcode=c2b.shortcode)
+
+    async def run() -> Any:
+        async with DarajaClient(daraja_config) as daraja:
+            return await daraja.c2b_register_urls(
+                confirmation_url=confirmation,
+                validation_url=validation,
+                response_type=(
+                    "Cancelled" if response_type is ResponseType.Cancelled else "Completed"
+                ),
+                version="v2" if version is RegisterVersion.v2 else "v1",
+            )
+
+    answer = asyncio.run(run())
+    out.print(
+        f"Registered C2B URLs for shortcode {c2b.shortcode}: {answer.response_description}",
+        markup=False,
+    )
+    out.print(f"  confirmation: {c2b.confirmation_url}", markup=False)
+    out.print(f"  validation:   {c2b.validation_url}", markup=False)
+
+
+@command(group, "simulate")
+def c2b_simulate(
+    amount: Annotated[str, typer.Option(help="Whole shillings, e.g. 500.")],
+    msisdn: Annotated[str, typer.Option(help="The paying phone, e.g. 254708374149.")],
+    ref: Annotated[str, typer.Option(help="BillRefNumber: the account number typed.")],
+    config: ConfigOption = None,
+    till: Annotated[bool, typer.Option(help="Buy Goods (till) instead of Pay Bill.")] = False,
+) -> None:
+    """Ask Daraja (sandbox or emulator) to simulate a customer paying the Paybill."""
+    from pesadesk.accounts.daraja import c2b_config
+    from pesadesk.daraja.client import DarajaClient
+
+    loaded = settings(config)
+    try:
+        cents = positive_cents(amount)
+    except PesadeskError as exc:
+        fail(f"--amount: {exc.message}", USAGE)
+    daraja_config = c2b_config(loaded)
+
+    async def run() -> Any:
+        async with DarajaClient(daraja_config) as daraja:
+            return await daraja.c2b_simulate(
+                amount_cents=cents,
+                msisdn=msisdn,
+                bill_ref_number=None if till else ref,
+                command_id="CustomerBuyGoodsOnline" if till else "CustomerPayBillOnline",
+            )
+
+    answer = asyncio.run(run())
+    out.print(
+        f"Simulated {format_kes(cents)} from {msisdn} to {loaded.payments.c2b.shortcode} "
+        f"ref {ref!r}: {answer.response_description} ({answer.originator_conversation_id})",
+        markup=False,
+    )
+
+
+@command(group, "pull")
+def c2b_pull(
+    hours: Annotated[
+        float, typer.Option(min=0.01, max=48, help="how far back (Daraja keeps 48 h)")
+    ] = 24,
+    config: ConfigOption = None,
+) -> None:
+    """Recover C2B payments that never arrived as callbacks (Pull Transactions)."""
+    from pesadesk.accounts.daraja import c2b_config
+    from pesadesk.c2b.pull import pull_missed
+    from pesadesk.daraja.client import DarajaClient
+    from pesadesk.pipeline.run import Pipeline
+
+    loaded = settings(config)
+    db = database(loaded)
+
+    async def run() -> None:
+        async with DarajaClient(c2b_config(loaded)) as daraja:
+            pipeline = Pipeline(db, loaded, SystemClock())
+            result = await pull_missed(pipeline=pipeline, daraja=daraja, hours=hours)
+        typer.echo(f"{result.seen} transaction(s) seen, {len(result.recorded)} recovered")
+        for trans_id in result.recorded:
+            typer.echo(f"recovered {trans_id}")
+
+    asyncio.run(run())
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(group, name="c2b")
