@@ -27,6 +27,13 @@ from pesadesk.testing.emulator import (
 )
 
 PG_URL = os.environ.get("PESADESK_TEST_PG_URL")
+# The shortcodes of Daraja's published samples (tests/fixtures/daraja), as this desk's own
+# collection accounts, so the samples are money the desk takes (CONTRACT §9).
+SAMPLE_ACCOUNTS = [
+    {"name": f"sample-{code}", "shortcode": code, "kind": "paybill", "consumer_key": "sample",
+     "consumer_secret": "sample"}
+    for code in ("600966", "600984")
+]  # fmt: skip
 ADMIN_KEY = "test-admin-key-0123456789"
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -84,6 +91,7 @@ def settings(db_url: str) -> Settings:
     return Settings(
         database_url=db_url,
         security={"admin_api_key": ADMIN_KEY},  # type: ignore[arg-type]
+        payments={"accounts": SAMPLE_ACCOUNTS},  # type: ignore[arg-type]
         log_json=False,
     )
 

@@ -22,7 +22,7 @@ from pesadesk.core.clock import Clock
 from pesadesk.db.models import LedgerEntry, Payment, WebhookLog
 from pesadesk.db.session import Database
 from pesadesk.ledger.verify import verify
-from tests.conftest import ADMIN_KEY
+from tests.conftest import ADMIN_KEY, SAMPLE_ACCOUNTS
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "daraja"
 AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
@@ -44,7 +44,11 @@ def fixture_json(name: str) -> dict[str, Any]:
 def settings_with(database_url: str, **overrides: Any) -> Settings:
     """Test settings (static admin key, plain logs) with some keys changed."""
     security = {"admin_api_key": ADMIN_KEY, **overrides.pop("security", {})}
-    return Settings(database_url=database_url, security=security, log_json=False, **overrides)
+    payments = {"accounts": SAMPLE_ACCOUNTS, **overrides.pop("payments", {})}
+    return Settings(
+        database_url=database_url, security=security, payments=payments, log_json=False,
+        **overrides,
+    )  # fmt: skip
 
 
 @contextlib.contextmanager

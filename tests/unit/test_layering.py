@@ -3,6 +3,7 @@ message has exactly one way in: one parser per payload, one writer of the webhoo
 
 from __future__ import annotations
 
+import inspect
 import re
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pesadesk
 from pesadesk.core.statuses import WebhookSource
+from pesadesk.daraja.callbacks import parse_c2b_payment
 from pesadesk.pipeline.contract import Origin
 from pesadesk.pipeline.parse import PARSERS
 from pesadesk.pipeline.registry import HANDLERS
@@ -38,12 +40,14 @@ def test_import_contracts_are_kept() -> None:
 
 def test_every_message_kind_has_one_handler_and_its_parsers() -> None:
     """Each source has one handler; each (source, origin) one parser; C2B confirmations
-    from a callback and from Pull are read by the Daraja C2B reader itself."""
+    from a callback are read by the Daraja C2B reader itself, and from Pull by the
+    Daraja reader of Pull items (unwrapped from the shortcode they were asked for)."""
     assert set(HANDLERS) == set(WebhookSource)
     assert {source for source, _ in PARSERS} == set(WebhookSource)
-    for origin in (Origin.CALLBACK, Origin.PULL):
-        parser = PARSERS[(WebhookSource.C2B_CONFIRMATION, origin)]
-        assert parser.__module__ == "pesadesk.daraja.callbacks.c2b"
+    callback = PARSERS[(WebhookSource.C2B_CONFIRMATION, Origin.CALLBACK)]
+    assert callback is parse_c2b_payment
+    pulled = PARSERS[(WebhookSource.C2B_CONFIRMATION, Origin.PULL)]
+    assert "parse_pull_transaction(" in inspect.getsource(pulled)
 
 
 def test_no_second_c2b_parser() -> None:

@@ -10,6 +10,8 @@ from datetime import timedelta
 import structlog
 from sqlalchemy import select, update
 
+from pesadesk.accounts.clients import AccountClients
+from pesadesk.accounts.registry import UnknownAccount
 from pesadesk.accounts.urls import with_webhook_token
 from pesadesk.b2c.rules import CHECK_BASE_SECONDS, CHECK_CAP_SECONDS, PROCESSING
 from pesadesk.config import Settings
@@ -24,17 +26,23 @@ from pesadesk.jobs.context import JobContext
 log = structlog.get_logger(__name__)
 
 
-def _due_checks(db: Database, clock: Clock, limit: int) -> list[tuple[int, str, str]]:
+def _due_checks(db: Database, clock: Clock, limit: int) -> list[tuple[int, str, str, str | None]]:
     now = clock.now()
     with db.write() as session:
         rows = session.execute(
-            select(Refund.id, Refund.originator_conversation_id, Refund.refund_id, Refund.checks)
+            select(
+                Refund.id,
+                Refund.originator_conversation_id,
+                Refund.refund_id,
+                Refund.checks,
+                Refund.account,
+            )
             .where(Refund.status == PROCESSING, Refund.next_check_at <= now)
             .order_by(Refund.next_check_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
         ).all()
-        for pk, _, _, checks in rows:
+        for pk, _, _, checks, _ in rows:
             delay = backoff(
                 checks + 1, base_seconds=CHECK_BASE_SECONDS, cap_seconds=CHECK_CAP_SECONDS
             )
@@ -43,17 +51,21 @@ def _due_checks(db: Database, clock: Clock, limit: int) -> list[tuple[int, str, 
                 .where(Refund.id == pk)
                 .values(next_check_at=now + delay, checks=checks + 1)
             )
-    return [(pk, originator, refund_id) for pk, originator, refund_id, _ in rows]
+    return [(pk, originator, refund_id, account) for pk, originator, refund_id, _, account in rows]
 
 
 async def check_unknown(
-    *, db: Database, daraja: DarajaClient, settings: Settings, clock: Clock, limit: int = 20
+    *, db: Database, clients: AccountClients, settings: Settings, clock: Clock, limit: int = 20
 ) -> int:
-    """Ask Transaction Status about refunds whose outcome is unknown; the answer comes
-    back at the ResultURL and settles them there."""
+    """Ask Transaction Status (through the B2C that sent each refund) about refunds whose
+    outcome is unknown; the answer comes back at the ResultURL and settles them there."""
     b2c = settings.payments.b2c
     asked = 0
-    for _, originator, refund_id in await asyncio.to_thread(_due_checks, db, clock, limit):
+    due = await asyncio.to_thread(_due_checks, db, clock, limit)
+    for _, originator, refund_id, account in due:
+        daraja = _b2c_of(clients, account)
+        if daraja is None:
+            continue
         try:
             await daraja.transaction_status(
                 originator_conversation_id=originator,
@@ -67,6 +79,13 @@ async def check_unknown(
     return asked
 
 
+def _b2c_of(clients: AccountClients, account: str | None) -> DarajaClient | None:
+    try:
+        return clients.b2c(account)
+    except UnknownAccount:  # an account that has left the settings: the default B2C
+        return clients.b2c()
+
+
 class StatusChecks:
     """Ask Transaction Status about refunds whose outcome is unknown."""
 
@@ -74,9 +93,7 @@ class StatusChecks:
     every = None
 
     async def run(self, ctx: JobContext) -> int:
-        if ctx.b2c is None:
-            return 0
-        return await check_unknown(db=ctx.db, daraja=ctx.b2c, settings=ctx.settings,
+        return await check_unknown(db=ctx.db, clients=ctx.clients, settings=ctx.settings,
                                    clock=ctx.clock)  # fmt: skip
 
 

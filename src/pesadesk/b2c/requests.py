@@ -100,12 +100,14 @@ def _payer_phone(session: Session, payment: Payment) -> str:
 def _new_refund(
     session: Session, *, kind: str, payment_id: str | None, phone: str, amount: int,
     command_id: str, reason: str | None, who: Principal, settings: Settings, now: datetime,
+    account: str | None = None,
 ) -> Refund:  # fmt: skip
     refund_id = ids.daily_id(session, "RF", now)
     waits = needs_approval(amount, threshold_shillings=settings.refunds.approval_threshold)
     refund = Refund(
         refund_id=refund_id,
         kind=kind,
+        account=account or "default",
         payment_id=payment_id,
         phone=phone,
         amount_cents=amount,
@@ -174,6 +176,7 @@ def request_refund(
     return _new_refund(
         session, kind="refund", payment_id=payment.id, phone=phone, amount=amount,
         command_id=chosen, reason=new.reason, who=who, settings=settings, now=now,
+        account=payment.account,
     )  # fmt: skip
 
 

@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pesadesk.accounts.clients import AccountClients
+from pesadesk.accounts.registry import UnknownAccount
 from pesadesk.b2c import approval, balance, requests
 from pesadesk.b2c.rules import PROCESSING, NewPayout, NewRefund
 from pesadesk.b2c.send import send
@@ -50,12 +52,21 @@ class RefundAnswer:
 
 @dataclass(frozen=True)
 class Desk:
-    """What a money-out request needs: the database, the B2C client, settings, time."""
+    """What a money-out request needs: the database, the Daraja clients of the collection
+    accounts (a refund leaves through the B2C of the account that took the money)."""
 
     db: Database
-    b2c: DarajaClient | None
+    clients: AccountClients | None
     settings: Settings
     clock: Clock
+
+    def b2c(self, account: str | None) -> DarajaClient | None:
+        if self.clients is None:
+            return None
+        try:
+            return self.clients.b2c(account)
+        except UnknownAccount:  # the account has left the settings: its money, the default
+            return self.clients.b2c()
 
 
 def _open(
@@ -82,12 +93,12 @@ def _remember(desk: Desk, held: idempotency.Claim | None, answer: RefundAnswer) 
 
 async def _send_if_ready(desk: Desk, refund_pk: int) -> Refund:
     refund = await asyncio.to_thread(_load, desk.db, refund_pk)
-    if refund.status != PROCESSING or desk.b2c is None:
+    b2c = desk.b2c(refund.account)
+    if refund.status != PROCESSING or b2c is None:
         return refund
     return await send(
-        db=desk.db, daraja=desk.b2c, settings=desk.settings, clock=desk.clock,
-        refund_pk=refund_pk,
-    )  # fmt: skip
+        db=desk.db, daraja=b2c, settings=desk.settings, clock=desk.clock, refund_pk=refund_pk
+    )
 
 
 async def _open_and_send(

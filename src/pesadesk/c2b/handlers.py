@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from pesadesk.accounts.registry import owning
 from pesadesk.c2b.service import Recorded, find_target, record_confirmation
 from pesadesk.c2b.verify import confirm_pending
 from pesadesk.core.errors import PesadeskError
@@ -36,10 +37,14 @@ class ConfirmationHandler:
         return Plan((1, target.sale_pk or target.invoice_pk or 0), target)
 
     def apply(self, session: Session, message: C2BPayment, plan: Plan, ctx: Context) -> Outcome:
+        account = owning(ctx.settings, message.shortcode)
+        if account is None:  # not this business's money: kept for a person, not credited
+            stray = f"shortcode {message.shortcode} belongs to no collection account: not credited"
+            return Outcome(external_id=message.trans_id, flagged=True, note=stray)
         if ctx.must_verify:
-            return self._hold(session, message, ctx)
+            return self._hold(session, message, ctx, account.name)
         recorded: Recorded = record_confirmation(
-            session, txn=message, clock=ctx.clock, target=plan.found
+            session, txn=message, clock=ctx.clock, target=plan.found, account=account.name
         )
         if recorded.duplicate and recorded.pending:  # Daraja's word on a waiting payment
             note, confirmed = confirm_pending(
@@ -61,11 +66,12 @@ class ConfirmationHandler:
         )
 
     @staticmethod
-    def _hold(session: Session, message: C2BPayment, ctx: Context) -> Outcome:
+    def _hold(session: Session, message: C2BPayment, ctx: Context, account: str) -> Outcome:
         """Unproven origin: recorded `pending_verification`, crediting nothing yet."""
         recorded = record_confirmation(
-            session, txn=message, clock=ctx.clock, pending_reason="origin not proven"
-        )
+            session, txn=message, clock=ctx.clock, pending_reason="origin not proven",
+            account=account,
+        )  # fmt: skip
         note = None if recorded.duplicate else "origin not proven: waiting for Daraja to confirm"
         return Outcome(external_id=message.trans_id, duplicate=recorded.duplicate, note=note)
 

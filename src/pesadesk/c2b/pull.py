@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from pesadesk.core.statuses import PaymentStatus, WebhookSource
 from pesadesk.daraja.client import DarajaClient
+from pesadesk.daraja.errors import DarajaError
 from pesadesk.daraja.schemas import PullTransaction
 from pesadesk.db.models import Payment
 from pesadesk.db.session import Database
@@ -44,15 +45,20 @@ def _unknown(db: Database, items: list[PullTransaction]) -> list[PullTransaction
     return [item for item in items if item.transaction_id.strip() not in known]
 
 
-def _record(pipeline: Pipeline, item: PullTransaction) -> bool:
-    raw = json.dumps(item.model_dump(mode="json", by_alias=True)).encode()
+def _record(pipeline: Pipeline, item: PullTransaction, shortcode: str | None) -> bool:
+    """Through the pipeline; kept as Daraja's item with the shortcode it was asked for."""
+    raw = json.dumps(
+        {"ShortCode": shortcode, "Item": item.model_dump(mode="json", by_alias=True)}
+    ).encode()
     result = pipeline.run_one(
         Job(source=WebhookSource.C2B_CONFIRMATION.value, raw=raw, origin=Origin.PULL)
     )
     return result.outcome is not None and bool(result.outcome.events)
 
 
-async def pull_missed(*, pipeline: Pipeline, daraja: DarajaClient, hours: float = 24) -> PullResult:
+async def pull_missed(
+    *, pipeline: Pipeline, daraja: DarajaClient, hours: float = 24, shortcode: str | None = None
+) -> PullResult:
     """Ask for the last `hours` (Daraja keeps 48) and record what we lack."""
     now = pipeline.ctx.clock.now()
     start = now - timedelta(hours=min(hours, 48))
@@ -66,7 +72,7 @@ async def pull_missed(*, pipeline: Pipeline, daraja: DarajaClient, hours: float 
             break
         seen += len(answer.transactions)
         for item in await asyncio.to_thread(_unknown, pipeline.db, answer.transactions):
-            if await asyncio.to_thread(_record, pipeline, item):
+            if await asyncio.to_thread(_record, pipeline, item, shortcode):
                 recorded.append(item.transaction_id.strip())
                 log.info("c2b_recovered_by_pull", trans_id=item.transaction_id)
         offset += len(answer.transactions)
@@ -83,8 +89,23 @@ class PullRecent:
     async def run(self, ctx: JobContext) -> int:
         if not ctx.settings.payments.enabled:
             return 0
-        result = await pull_missed(pipeline=ctx.pipeline, daraja=ctx.c2b, hours=1)
-        return len(result.recorded)
+        return await pull_every_account(ctx, hours=1)
+
+
+async def pull_every_account(ctx: JobContext, *, hours: float) -> int:
+    """Pull Transactions for each collection account; one refusing does not stop the rest."""
+    recovered = 0
+    for account in ctx.clients.every():
+        try:
+            result = await pull_missed(
+                pipeline=ctx.pipeline, daraja=ctx.clients.c2b(account.name), hours=hours,
+                shortcode=account.shortcode,
+            )  # fmt: skip
+        except DarajaError as exc:
+            log.info("c2b_pull_refused", account=account.name, error=exc.code)
+            continue
+        recovered += len(result.recorded)
+    return recovered
 
 
 job = PullRecent()

@@ -38,12 +38,12 @@ def payment_id_for(trans_id: str) -> str:
 
 _INSERT_PAYMENT = Sql(
     """INSERT INTO payments (id, order_id, amount_cents, currency, method, status, source,
-       phone, msisdn_hash, payer_name, reference, provider_ref, receipt, customer_pk,
-       invoice_pk, pos_sale_pk, unplaced_cents, needs_review, query_attempts, paid_at,
-       verify_reason, next_query_at, created_at, updated_at)
-       VALUES (:id, NULL, :amount, 'KES', 'mpesa', :status, 'c2b', :phone, :hash, :name,
-       :reference, :trans_id, :trans_id, :customer_pk, :invoice_pk, :sale_pk, 0, :no, 0,
-       :paid_at, :verify, :ask_at, :now, :now)
+       account, shortcode, phone, msisdn_hash, payer_name, reference, provider_ref,
+       receipt, customer_pk, invoice_pk, pos_sale_pk, unplaced_cents, needs_review,
+       query_attempts, paid_at, verify_reason, next_query_at, created_at, updated_at)
+       VALUES (:id, NULL, :amount, 'KES', 'mpesa', :status, 'c2b', :account, :shortcode,
+       :phone, :hash, :name, :reference, :trans_id, :trans_id, :customer_pk, :invoice_pk,
+       :sale_pk, 0, :no, 0, :paid_at, :verify, :ask_at, :now, :now)
        ON CONFLICT DO NOTHING RETURNING id"""
 )
 _PLACEMENT = Sql(
@@ -83,6 +83,7 @@ def record_confirmation(
     clock: Clock,
     target: placement.Target | None = _UNRESOLVED,
     pending_reason: str | None = None,
+    account: str = "default",
 ) -> Recorded:
     """Insert the payment unless its TransID (or receipt) is already known, then place it.
 
@@ -108,6 +109,8 @@ def record_confirmation(
         {
             "id": payment_id,
             "amount": txn.amount_cents,
+            "account": account,
+            "shortcode": txn.shortcode,
             "status": status.value,
             "phone": txn.msisdn_as_sent,
             "hash": txn.msisdn_hash,

@@ -17,6 +17,7 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from pesadesk.accounts.registry import CollectionAccount, UnknownAccount, named
 from pesadesk.accounts.urls import with_webhook_token
 from pesadesk.c2b import service
 from pesadesk.core.clock import Clock
@@ -97,17 +98,17 @@ def reject_pending(session: Session, *, payment_id: str, reason: str, clock: Clo
     return [PaymentFlagged(payment_id, reason=reason)]
 
 
-def _claim_due(db: Database, clock: Clock, limit: int) -> list[tuple[str, str]]:
+def _claim_due(db: Database, clock: Clock, limit: int) -> list[tuple[str, str, str | None]]:
     now = clock.now()
     with db.write() as session:
         rows = session.execute(
-            select(Payment.id, Payment.receipt, Payment.query_attempts)
+            select(Payment.id, Payment.receipt, Payment.query_attempts, Payment.account)
             .where(Payment.status == PENDING, Payment.next_query_at <= now)
             .order_by(Payment.next_query_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
         ).all()
-        for payment_id, _, attempts in rows:
+        for payment_id, _, attempts, _ in rows:
             delay = backoff(
                 attempts + 1, base_seconds=ASK_BASE_SECONDS, cap_seconds=ASK_CAP_SECONDS
             )
@@ -116,7 +117,7 @@ def _claim_due(db: Database, clock: Clock, limit: int) -> list[tuple[str, str]]:
                 .where(Payment.id == payment_id)
                 .values(next_query_at=now + delay, query_attempts=attempts + 1)
             )
-    return [(payment_id, str(receipt)) for payment_id, receipt, _ in rows]
+    return [(payment_id, str(receipt), account) for payment_id, receipt, _, account in rows]
 
 
 def _remember_question(ctx: JobContext, payment_id: str, conversation_id: str) -> None:
@@ -132,6 +133,14 @@ def _remember_question(ctx: JobContext, payment_id: str, conversation_id: str) -
     rerun_flagged(ctx.pipeline, source="b2c_result", external_id=conversation_id)
 
 
+def owning_name(ctx: JobContext, name: str | None) -> CollectionAccount:
+    """The payment's collection account (the default one if it has left the settings)."""
+    try:
+        return named(ctx.settings, name)
+    except UnknownAccount:
+        return named(ctx.settings, None)
+
+
 class VerifyPending:
     """Ask Daraja about pending C2B payments: Transaction Status when the B2C initiator is
     configured, else Pull Transactions (at most once a minute)."""
@@ -144,17 +153,18 @@ class VerifyPending:
 
     async def run(self, ctx: JobContext) -> int:
         due = await asyncio.to_thread(_claim_due, ctx.db, ctx.clock, 20)
-        if not due:
-            return 0
-        if ctx.b2c is None:
-            return await self._pull(ctx)
         b2c = ctx.settings.payments.b2c
-        asked = 0
-        for payment_id, receipt in due:
+        asked, pull = 0, False
+        for payment_id, receipt, account_name in due:
+            account = owning_name(ctx, account_name)
+            daraja = ctx.clients.b2c(account.name)
+            if daraja is None:  # no initiator for this account: Pull Transactions tells
+                pull = True
+                continue
             try:
-                accepted = await ctx.b2c.transaction_status(
+                accepted = await daraja.transaction_status(
                     transaction_id=receipt, occasion=f"{OCCASION_PREFIX}{payment_id}",
-                    remarks="Payment check",
+                    party_a=account.shortcode, remarks="Payment check",
                     result_url=with_webhook_token(b2c.callback_url, ctx.settings),
                     timeout_url=with_webhook_token(b2c.timeout_url, ctx.settings),
                 )  # fmt: skip
@@ -166,17 +176,16 @@ class VerifyPending:
                 await asyncio.to_thread(
                     _remember_question, ctx, payment_id, accepted.conversation_id
                 )
-        return asked
+        return asked + (await self._pull(ctx) if pull else 0)
 
     async def _pull(self, ctx: JobContext) -> int:
-        from pesadesk.c2b.pull import pull_missed  # the pull job imports this module
+        from pesadesk.c2b.pull import pull_every_account  # the pull job imports this module
 
         now = ctx.clock.now()
         if self._last_pull is not None and now - self._last_pull < PULL_AT_MOST_EVERY:
             return 0
         self._last_pull = now
-        result = await pull_missed(pipeline=ctx.pipeline, daraja=ctx.c2b, hours=48)
-        return len(result.recorded)
+        return await pull_every_account(ctx, hours=48)
 
 
 job = VerifyPending()

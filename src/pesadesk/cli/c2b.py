@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -29,41 +29,57 @@ class ResponseType(StrEnum):
     Cancelled = "Cancelled"
 
 
+AccountOption = Annotated[
+    str | None, typer.Option("--account", help="a collection account's name (default: default)")
+]
+
+
 @command(group, "register")
 def c2b_register(
     config: ConfigOption = None,
+    account: AccountOption = None,
     version: Annotated[
-        RegisterVersion, typer.Option(help="v1: hashed MSISDN in callbacks; v2: masked MSISDN.")
-    ] = RegisterVersion.v1,
+        RegisterVersion | None,
+        typer.Option(
+            help="v1: hashed MSISDN in callbacks; v2: masked MSISDN, falling back to v1 when "
+            "Daraja says the app lacks the product (default: the account's "
+            "c2b_register_version; v1 for the default account)."
+        ),
+    ] = None,
     response_type: Annotated[
         ResponseType, typer.Option(help="What M-Pesa does when validation is unreachable.")
     ] = ResponseType.Completed,
 ) -> None:
-    """Register the C2B validation and confirmation URLs with Daraja."""
-    from pesadesk.accounts.daraja import c2b_config
+    """Register a collection account's C2B validation and confirmation URLs with Daraja."""
+    from pesadesk.accounts.registry import named
     from pesadesk.accounts.urls import with_webhook_token
     from pesadesk.daraja.client import DarajaClient
 
     loaded = settings(config)
+    chosen = named(loaded, account)
     c2b = loaded.payments.c2b
     confirmation = with_webhook_token(c2b.confirmation_url, loaded)
     validation = with_webhook_token(c2b.validation_url, loaded)
-    daraja_config = c2b_config(loaded, shortcode=c2b.shortcode)
+    wanted = version.value if version is not None else chosen.register_version
+    on_miss: Literal["Completed", "Cancelled"] = (
+        "Cancelled" if response_type is ResponseType.Cancelled else "Completed"
+    )
 
     async def run() -> Any:
-        async with DarajaClient(daraja_config) as daraja:
-            return await daraja.c2b_register_urls(
-                confirmation_url=confirmation,
-                validation_url=validation,
-                response_type=(
-                    "Cancelled" if response_type is ResponseType.Cancelled else "Completed"
-                ),
-                version="v2" if version is RegisterVersion.v2 else "v1",
-            )
+        async with DarajaClient(chosen.c2b) as daraja:
+            return await daraja.c2b_register_with_fallback(
+                confirmation_url=confirmation, validation_url=validation,
+                shortcode=chosen.shortcode, version="v2" if wanted == "v2" else "v1",
+                response_type=on_miss,
+            )  # fmt: skip
 
-    answer = asyncio.run(run())
+    done = asyncio.run(run())
+    fell_back = (
+        " (v2 refused: the app lacks the product; registered on v1)" if done.fell_back else ""
+    )
     out.print(
-        f"Registered C2B URLs for shortcode {c2b.shortcode}: {answer.response_description}",
+        f"Registered C2B URLs ({done.version}) for {chosen.name}, shortcode {chosen.shortcode}: "
+        f"{done.answer.response_description}{fell_back}",
         markup=False,
     )
     out.print(f"  confirmation: {c2b.confirmation_url}", markup=False)
@@ -76,21 +92,23 @@ def c2b_simulate(
     msisdn: Annotated[str, typer.Option(help="The paying phone, e.g. 254708374149.")],
     ref: Annotated[str, typer.Option(help="BillRefNumber: the account number typed.")],
     config: ConfigOption = None,
+    account: AccountOption = None,
     till: Annotated[bool, typer.Option(help="Buy Goods (till) instead of Pay Bill.")] = False,
 ) -> None:
     """Ask Daraja (sandbox or emulator) to simulate a customer paying the Paybill."""
-    from pesadesk.accounts.daraja import c2b_config
+    from pesadesk.accounts.registry import named
     from pesadesk.daraja.client import DarajaClient
 
     loaded = settings(config)
+    chosen = named(loaded, account)
     try:
         cents = positive_cents(amount)
     except PesadeskError as exc:
         fail(f"--amount: {exc.message}", USAGE)
-    daraja_config = c2b_config(loaded)
+    till = till or chosen.kind == "till"
 
     async def run() -> Any:
-        async with DarajaClient(daraja_config) as daraja:
+        async with DarajaClient(chosen.c2b) as daraja:
             return await daraja.c2b_simulate(
                 amount_cents=cents,
                 msisdn=msisdn,
@@ -100,7 +118,7 @@ def c2b_simulate(
 
     answer = asyncio.run(run())
     out.print(
-        f"Simulated {format_kes(cents)} from {msisdn} to {loaded.payments.c2b.shortcode} "
+        f"Simulated {format_kes(cents)} from {msisdn} to {chosen.shortcode} "
         f"ref {ref!r}: {answer.response_description} ({answer.originator_conversation_id})",
         markup=False,
     )
@@ -112,20 +130,24 @@ def c2b_pull(
         float, typer.Option(min=0.01, max=48, help="how far back (Daraja keeps 48 h)")
     ] = 24,
     config: ConfigOption = None,
+    account: AccountOption = None,
 ) -> None:
     """Recover C2B payments that never arrived as callbacks (Pull Transactions)."""
-    from pesadesk.accounts.daraja import c2b_config
+    from pesadesk.accounts.registry import named
     from pesadesk.c2b.pull import pull_missed
     from pesadesk.daraja.client import DarajaClient
     from pesadesk.pipeline.run import Pipeline
 
     loaded = settings(config)
+    chosen = named(loaded, account)
     db = database(loaded)
 
     async def run() -> None:
-        async with DarajaClient(c2b_config(loaded)) as daraja:
+        async with DarajaClient(chosen.c2b) as daraja:
             pipeline = Pipeline(db, loaded, SystemClock())
-            result = await pull_missed(pipeline=pipeline, daraja=daraja, hours=hours)
+            result = await pull_missed(
+                pipeline=pipeline, daraja=daraja, hours=hours, shortcode=chosen.shortcode
+            )
         typer.echo(f"{result.seen} transaction(s) seen, {len(result.recorded)} recovered")
         for trans_id in result.recorded:
             typer.echo(f"recovered {trans_id}")

@@ -121,6 +121,9 @@ class Payment(Base):
     method: Mapped[str] = mapped_column(String(20), default="mpesa")
     status: Mapped[str] = mapped_column(String(24), index=True)
     source: Mapped[str] = mapped_column(String(10))
+    # The collection account that took the money, and its shortcode (CONTRACT §9).
+    account: Mapped[str | None] = mapped_column(String(40), index=True)
+    shortcode: Mapped[str | None] = mapped_column(String(20))
     phone: Mapped[str | None] = mapped_column(String(64))
     msisdn_hash: Mapped[str | None] = mapped_column(String(64))
     payer_name: Mapped[str | None] = mapped_column(String(200))
@@ -296,6 +299,17 @@ class RateLimit(Base):
     hits: Mapped[int] = mapped_column(Integer)
 
 
+class SaleQr(Base):
+    """The Dynamic QR Daraja made for a POS sale, kept so it is asked for once."""
+
+    __tablename__ = "sale_qr_codes"
+
+    sale_pk: Mapped[int] = mapped_column(ForeignKey("pos_sales.id"), primary_key=True)
+    account: Mapped[str] = mapped_column(String(40), primary_key=True)
+    png: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Sequence(Base):
     """Counters for human ids (`INV-20260206` -> 17); bumped with one atomic upsert."""
 
@@ -382,6 +396,7 @@ class Refund(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     refund_id: Mapped[str] = mapped_column(String(40), unique=True)
     kind: Mapped[str] = mapped_column(String(10))
+    account: Mapped[str | None] = mapped_column(String(40))  # whose B2C pays it out
     payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id"), index=True)
     phone: Mapped[str] = mapped_column(String(12))
     amount_cents: Mapped[int] = mapped_column(BigInteger)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from pesadesk.accounts.clients import AccountClients
 from pesadesk.config import Settings
 from pesadesk.core.clock import Clock
 from pesadesk.daraja.client import DarajaClient
@@ -21,9 +22,22 @@ class JobContext:
     settings: Settings
     clock: Clock
     pipeline: Pipeline
-    daraja: DarajaClient  # STK Push and Query
-    c2b: DarajaClient  # C2B register and Pull Transactions
-    b2c: DarajaClient | None  # refunds; None when not configured
+    clients: AccountClients  # Daraja clients per collection account
+
+    @property
+    def daraja(self) -> DarajaClient:
+        """STK Push and Query of the default account."""
+        return self.clients.stk()
+
+    @property
+    def c2b(self) -> DarajaClient:
+        """C2B register and Pull Transactions of the default account."""
+        return self.clients.c2b()
+
+    @property
+    def b2c(self) -> DarajaClient | None:
+        """The default B2C; None when not configured."""
+        return self.clients.b2c()
 
 
 class PeriodicJob(Protocol):

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from pesadesk.accounts.daraja import b2c_config, c2b_config, stk_config
+from pesadesk.accounts.clients import AccountClients
 from pesadesk.config import Settings
 from pesadesk.core.clock import Clock
 from pesadesk.daraja.client import DarajaClient
@@ -67,11 +67,12 @@ class Runtime:
     def b2c(self) -> DarajaClient | None:
         return self.context.b2c
 
+    @property
+    def clients(self) -> AccountClients:
+        return self.context.clients
+
     async def aclose(self) -> None:
-        clients = [self.context.daraja, self.context.c2b, self.context.b2c]
-        for client in clients:
-            if client is not None:
-                await client.aclose()
+        await self.context.clients.aclose()
         await self.whatsapp.aclose()
 
 
@@ -86,19 +87,11 @@ def build_runtime(
     **worker_options: Any,
 ) -> Runtime:
     hooks = metrics.daraja_hooks() if metrics is not None else None
-
-    def client(config: Any) -> DarajaClient:
-        return DarajaClient(config, transport=daraja_transport, clock=clock, event_hooks=hooks)
-
+    clients = AccountClients(settings, clock=clock, transport=daraja_transport, event_hooks=hooks)
     context = JobContext(
-        db=db,
-        settings=settings,
-        clock=clock,
-        pipeline=Pipeline(db, settings, clock),
-        daraja=client(stk_config(settings)),
-        c2b=client(c2b_config(settings)),
-        b2c=client(b2c_config(settings)) if settings.payments.b2c.configured else None,
-    )
+        db=db, settings=settings, clock=clock, pipeline=Pipeline(db, settings, clock),
+        clients=clients,
+    )  # fmt: skip
     whatsapp = WhatsAppClient(settings.whatsapp, transport=whatsapp_transport)
 
     async def send_whatsapp(payload: dict[str, Any]) -> None:

@@ -73,9 +73,18 @@ def statement_row(payload: Any) -> C2BPayment:
     )
 
 
+def pulled(payload: Any) -> C2BPayment:
+    """A Pull Transactions item as kept: with the shortcode it was asked for (the item
+    itself does not name it), or bare (kept before accounts had shortcodes)."""
+    if isinstance(payload, dict) and "Item" in payload:
+        shortcode = payload.get("ShortCode")
+        return parse_pull_transaction(payload["Item"], shortcode=str(shortcode or "") or None)
+    return parse_pull_transaction(payload)
+
+
 PARSERS: dict[tuple[WebhookSource, Origin], Parser] = {
     (WebhookSource.C2B_CONFIRMATION, Origin.CALLBACK): parse_c2b_payment,
-    (WebhookSource.C2B_CONFIRMATION, Origin.PULL): parse_pull_transaction,
+    (WebhookSource.C2B_CONFIRMATION, Origin.PULL): pulled,
     (WebhookSource.C2B_CONFIRMATION, Origin.STATEMENT): statement_row,
     (WebhookSource.C2B_VALIDATION, Origin.CALLBACK): _validation_request,
     (WebhookSource.STK, Origin.CALLBACK): parse_stk_callback,

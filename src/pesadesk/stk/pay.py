@@ -18,13 +18,14 @@ import structlog
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
+from pesadesk.accounts.clients import AccountClients
+from pesadesk.accounts.registry import CollectionAccount
 from pesadesk.accounts.urls import with_webhook_token
 from pesadesk.config import Settings
 from pesadesk.core.clock import Clock
 from pesadesk.core.errors import Conflict
 from pesadesk.core.phone import normalize_phone
 from pesadesk.core.statuses import PaymentStatus
-from pesadesk.daraja.client import DarajaClient
 from pesadesk.daraja.errors import DarajaError, never_sent
 from pesadesk.db.dml import insert_ignore
 from pesadesk.db.models import Payment
@@ -94,7 +95,7 @@ def _insert_payment(session: Session, order_id: int, values: dict[str, Any]) -> 
 
 def _open_payment(
     db: Database, *, order_id: int, phone: str | None, held: idempotency.Claim | None,
-    clock: Clock, query_after: int,
+    clock: Clock, query_after: int, account: CollectionAccount,
 ) -> PayOutcome | Payment:  # fmt: skip
     """Claim the idempotency key and write the `processing` payment in one transaction."""
     now = clock.now()
@@ -113,6 +114,8 @@ def _open_payment(
                 "amount_cents": order.amount_cents,
                 "status": PaymentStatus.PROCESSING.value,
                 "source": "stk",
+                "account": account.name,
+                "shortcode": account.stk.shortcode,
                 "phone": normalize_phone(phone) if phone else order.customer_phone,
                 "reference": f"Order #{order_id}",
                 # a deadline even before Daraja answers (see the module docstring)
@@ -127,14 +130,17 @@ def _open_payment(
 
 
 async def pay_order(
-    *, db: Database, daraja: DarajaClient, settings: Settings, clock: Clock, order_id: int,
-    phone: str | None, held: idempotency.Claim | None,
+    *, db: Database, clients: AccountClients, settings: Settings, clock: Clock, order_id: int,
+    phone: str | None, held: idempotency.Claim | None, account: str | None = None,
 ) -> PayOutcome:  # fmt: skip
-    """Send the STK Push for an order (or replay the first answer to this key)."""
+    """Send the STK Push for an order through a collection account (the default one
+    without a name), or replay the first answer to this Idempotency-Key."""
     mpesa = settings.payments.mpesa
+    chosen = clients.account(account)
+    daraja = clients.stk(chosen.name)
     opened = await asyncio.to_thread(
         _open_payment, db=db, order_id=order_id, phone=phone, held=held, clock=clock,
-        query_after=mpesa.query_after_seconds,
+        query_after=mpesa.query_after_seconds, account=chosen,
     )  # fmt: skip
     if isinstance(opened, PayOutcome):
         return opened

@@ -15,12 +15,13 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from pesadesk.accounts.clients import AccountClients
+from pesadesk.accounts.registry import UnknownAccount
 from pesadesk.config import Settings
 from pesadesk.core.clock import Clock
 from pesadesk.core.events import PaymentFlagged
 from pesadesk.core.retry import backoff
 from pesadesk.core.statuses import PaymentStatus, WebhookSource
-from pesadesk.daraja.client import DarajaClient
 from pesadesk.daraja.errors import DarajaError, TransactionNotFound
 from pesadesk.daraja.result_codes import stk_message, stk_status
 from pesadesk.db.models import Payment, WebhookLog
@@ -44,6 +45,7 @@ class DueQuery:
     payment_id: str
     checkout: str
     attempts: int
+    account: str | None = None
 
 
 def _claim_due(db: Database, settings: Settings, clock: Clock, limit: int) -> list[DueQuery]:
@@ -74,7 +76,7 @@ def _claim_due(db: Database, settings: Settings, clock: Clock, limit: int) -> li
         reason = "no CheckoutRequestID was received"
         publish(session, [PaymentFlagged(i, reason) for i in closed], settings=settings, now=now)
         rows = session.execute(
-            select(Payment.id, Payment.provider_ref, Payment.query_attempts)
+            select(Payment.id, Payment.provider_ref, Payment.query_attempts, Payment.account)
             .where(
                 Payment.source == "stk",
                 Payment.status == PaymentStatus.PROCESSING.value,
@@ -87,7 +89,7 @@ def _claim_due(db: Database, settings: Settings, clock: Clock, limit: int) -> li
             .with_for_update(skip_locked=True)
         ).all()
         claimed = []
-        for payment_id, checkout, attempts in rows:
+        for payment_id, checkout, attempts, account in rows:
             delay = backoff(
                 attempts + 1, base_seconds=QUERY_BASE_SECONDS, cap_seconds=QUERY_CAP_SECONDS
             )
@@ -96,7 +98,7 @@ def _claim_due(db: Database, settings: Settings, clock: Clock, limit: int) -> li
                 .where(Payment.id == payment_id)
                 .values(next_query_at=now + delay, query_attempts=attempts + 1)
             )
-            claimed.append(DueQuery(payment_id, str(checkout), attempts + 1))
+            claimed.append(DueQuery(payment_id, str(checkout), attempts + 1, account))
     return claimed
 
 
@@ -150,7 +152,7 @@ def _claimed_receipt(session: Session, payment: Payment) -> str | None:
 
 
 async def sweep(
-    *, db: Database, daraja: DarajaClient, settings: Settings, clock: Clock, limit: int = 20
+    *, db: Database, clients: AccountClients, settings: Settings, clock: Clock, limit: int = 20
 ) -> int:
     """Ask STK Query about payments still `processing` past `query_after_seconds`.
 
@@ -161,7 +163,10 @@ async def sweep(
     for due in await asyncio.to_thread(_claim_due, db, settings, clock, limit):
         started = time.perf_counter()
         try:
-            answer = await daraja.stk_query(due.checkout)
+            answer = await clients.stk(due.account).stk_query(due.checkout)
+        except UnknownAccount:
+            log.error("stk_query_account_gone", payment_id=due.payment_id, account=due.account)
+            continue
         except TransactionNotFound:
             if due.attempts < NOT_FOUND_GIVE_UP:
                 continue
@@ -193,7 +198,7 @@ class StkSweep:
     async def run(self, ctx: JobContext) -> int:
         if not ctx.settings.payments.enabled:
             return 0
-        return await sweep(db=ctx.db, daraja=ctx.daraja, settings=ctx.settings, clock=ctx.clock)
+        return await sweep(db=ctx.db, clients=ctx.clients, settings=ctx.settings, clock=ctx.clock)
 
 
 job = StkSweep()

@@ -33,6 +33,7 @@ class OrderPatch(Body):
 
 class PayIn(Body):
     phone: str | None = Field(default=None, max_length=20)
+    account: str | None = Field(default=None, max_length=40)  # a collection account's name
 
 
 @router.post("", status_code=201)
@@ -93,11 +94,11 @@ async def pay_order(
     if not state.settings.payments.enabled:
         raise InvalidInput("payments are disabled (payments.enabled: false)")
     phone = body.phone if body else None
-    held = idempotency.claim_for(
-        f"order-pay:{order_id}", idempotency_key, {"order": order_id, "phone": phone}
-    )
+    account = body.account if body else None
+    request = {"order": order_id, "phone": phone, **({"account": account} if account else {})}
+    held = idempotency.claim_for(f"order-pay:{order_id}", idempotency_key, request)
     outcome = await pay.pay_order(
-        db=state.db, daraja=state.require_runtime().daraja, settings=state.settings,
-        clock=state.clock, order_id=order_id, phone=phone, held=held,
+        db=state.db, clients=state.require_runtime().clients, settings=state.settings,
+        clock=state.clock, order_id=order_id, phone=phone, held=held, account=account,
     )  # fmt: skip
     return pay_answer(outcome)

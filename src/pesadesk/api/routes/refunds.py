@@ -38,7 +38,7 @@ class PayoutIn(Body):
 
 
 def _desk(state: AppState) -> service.Desk:
-    return service.Desk(state.db, state.require_runtime().b2c, state.settings, state.clock)
+    return service.Desk(state.db, state.require_runtime().clients, state.settings, state.clock)
 
 
 async def _count_money_out(state: AppState, who: Principal) -> None:

@@ -172,11 +172,28 @@ def upgrade() -> None:
     op.execute("UPDATE api_keys SET owner = name WHERE owner = ''")
     with op.batch_alter_table("refunds", schema=None) as batch_op:
         batch_op.add_column(sa.Column("requested_owner", sa.String(length=100), nullable=True))
+        batch_op.add_column(sa.Column("account", sa.String(length=40), nullable=True))
+    op.create_table(
+        "sale_qr_codes",
+        sa.Column("sale_pk", sa.Integer(), nullable=False),
+        sa.Column("account", sa.String(length=40), nullable=False),
+        sa.Column("png", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["sale_pk"], ["pos_sales.id"], name=op.f("fk_sale_qr_codes_sale_pk_pos_sales")
+        ),
+        sa.PrimaryKeyConstraint("sale_pk", "account", name=op.f("pk_sale_qr_codes")),
+    )
     with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("account", sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column("shortcode", sa.String(length=20), nullable=True))
+        batch_op.create_index(batch_op.f("ix_payments_account"), ["account"], unique=False)
         batch_op.add_column(sa.Column("verify_reason", sa.String(length=120), nullable=True))
         batch_op.add_column(sa.Column("claimed_status", sa.String(length=24), nullable=True))
         batch_op.add_column(sa.Column("claimed_receipt", sa.String(length=40), nullable=True))
         batch_op.add_column(sa.Column("verify_token", sa.String(length=100), nullable=True))
+    op.execute("UPDATE payments SET account = 'default'")
+    op.execute("UPDATE refunds SET account = 'default'")
     op.execute(
         "UPDATE refunds SET requested_owner = COALESCE((SELECT owner FROM api_keys "
         "WHERE api_keys.id = refunds.requested_key_id), requested_by)"
@@ -212,12 +229,17 @@ def downgrade() -> None:
     with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
         batch_op.add_column(sa.Column("status_code", sa.Integer(), nullable=True))
         batch_op.drop_column("completed_at")
+    op.drop_table("sale_qr_codes")
     with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_payments_account"))
+        batch_op.drop_column("shortcode")
+        batch_op.drop_column("account")
         batch_op.drop_column("verify_token")
         batch_op.drop_column("claimed_receipt")
         batch_op.drop_column("claimed_status")
         batch_op.drop_column("verify_reason")
     with op.batch_alter_table("refunds", schema=None) as batch_op:
+        batch_op.drop_column("account")
         batch_op.drop_column("requested_owner")
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
         batch_op.drop_column("owner")
