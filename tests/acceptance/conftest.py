@@ -102,16 +102,34 @@ def desk_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-def desk(db: Database, db_url: str, desk_overrides: dict[str, Any]) -> Iterator[Desk]:
+def emulator_merchants() -> tuple[Any, ...]:
+    """Shortcodes the emulator serves besides its defaults (override this fixture)."""
+    return ()
+
+
+def _with_credential(values: Any, credential: str) -> Any:
+    """`__emulator_credential__` in test settings: the emulator's own SecurityCredential."""
+    if isinstance(values, dict):
+        return {k: _with_credential(v, credential) for k, v in values.items()}
+    if isinstance(values, list):
+        return [_with_credential(v, credential) for v in values]
+    return credential if values == "__emulator_credential__" else values
+
+
+@pytest.fixture
+def desk(
+    db: Database, db_url: str, desk_overrides: dict[str, Any], emulator_merchants: tuple[Any, ...]
+) -> Iterator[Desk]:
     sink = WhatsAppSink()
+    config = EmulatorConfig(callback_delay_seconds=0.05, merchants=emulator_merchants)
     with (
-        running_emulator(EmulatorConfig(callback_delay_seconds=0.05)) as emulator,
+        running_emulator(config) as emulator,
         serve_in_thread(sink.app()) as sink_url,
     ):
         port = free_port()
         settings = desk_settings(
             db_url, port, emulator.base_url, sink_url, emulator.security_credential(),
-            desk_overrides,
+            _with_credential(desk_overrides, emulator.security_credential()),
         )  # fmt: skip
         app = create_app(
             settings,

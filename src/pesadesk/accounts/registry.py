@@ -59,14 +59,16 @@ def _default(settings: Settings) -> CollectionAccount:
     )  # fmt: skip
 
 
-def _b2c_of(settings: Settings, own: B2CSettings | None) -> DarajaConfig | None:
+def _b2c_of(
+    settings: Settings, own: B2CSettings | None, base_url: str | None
+) -> DarajaConfig | None:
     if own is None:  # the default B2C pays this account's refunds
         return b2c_config(settings) if settings.payments.b2c.configured else None
     if not own.configured:
         return None
     return DarajaConfig(
         consumer_key=own.consumer_key, consumer_secret=own.consumer_secret,
-        sandbox=own.sandbox, base_url=own.base_url, shortcode=own.shortcode,
+        sandbox=own.sandbox, base_url=own.base_url or base_url, shortcode=own.shortcode,
         initiator_name=own.initiator_name, security_credential=unseal(own.security_credential),
         result_url=own.callback_url, timeout_url=own.timeout_url,
     )  # fmt: skip
@@ -87,7 +89,7 @@ def _account(settings: Settings, entry: AccountSettings) -> CollectionAccount:
     return CollectionAccount(
         name=entry.name, shortcode=entry.shortcode, kind=entry.kind,
         till_number=entry.till_number, register_version=entry.c2b_register_version,
-        stk=stk, c2b=stk, b2c=_b2c_of(settings, entry.b2c),
+        stk=stk, c2b=stk, b2c=_b2c_of(settings, entry.b2c, stk.base_url),
         shortcodes=frozenset(own),
         sandbox=sandbox,
     )  # fmt: skip

@@ -15,6 +15,7 @@ import os
 import socket
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Annotated, Any
 
@@ -68,6 +69,24 @@ def seed(db: Database) -> str:
     return key
 
 
+@dataclass(frozen=True)
+class DemoTill:
+    """The demo shop's till: its store number, till number and passkey."""
+
+    name: str = "shop-till"
+    shortcode: str = "5123456"
+    till_number: str = "5123457"
+    passkey: str = "demo-till-passkey-0000000000000000"
+
+    def merchant(self) -> Any:
+        from pesadesk.emulator.config import Merchant
+
+        return Merchant(self.shortcode, self.passkey, kind="till", till_number=self.till_number)
+
+
+DEMO_TILL = DemoTill()
+
+
 def demo_values(
     database: Path, port: int, emulator_url: str, sink_url: str, credential: str
 ) -> dict[str, Any]:
@@ -106,6 +125,19 @@ def demo_values(
                 "callback_url": f"{base}/api/mpesa/b2c/callback",
                 "timeout_url": f"{base}/api/mpesa/b2c/timeout",
             },
+            # A second collection account: the shop's till (CONTRACT §9).
+            "accounts": [
+                {
+                    "name": DEMO_TILL.name,
+                    "shortcode": DEMO_TILL.shortcode,
+                    "kind": "till",
+                    "till_number": DEMO_TILL.till_number,
+                    "consumer_key": "demo-till",
+                    "consumer_secret": "demo-till",
+                    "passkey": DEMO_TILL.passkey,
+                    "base_url": emulator_url,
+                }
+            ],
         },
     }
 
@@ -197,6 +229,7 @@ def _run(sock: socket.socket, data_dir: Path) -> None:
     from pesadesk.daraja.credentials import encrypt_security_credential
     from pesadesk.db import migrate
     from pesadesk.emulator.app import create_emulator_app
+    from pesadesk.emulator.config import EmulatorConfig
     from pesadesk.emulator.whatsapp_sink import WhatsAppSink
     from pesadesk.log import configure_logging
     from pesadesk.serving import serve_in_thread, serve_on
@@ -205,7 +238,7 @@ def _run(sock: socket.socket, data_dir: Path) -> None:
     database = _fresh_database(data_dir)
     configure_logging(json=False)
     sink = WhatsAppSink()
-    emulator = create_emulator_app()
+    emulator = create_emulator_app(EmulatorConfig(merchants=(DEMO_TILL.merchant(),)))
     state = emulator.state.emulator.state
     credential = encrypt_security_credential(state.config.initiator_password, state.certificate)
     with serve_in_thread(emulator) as emulator_url, serve_in_thread(sink.app()) as sink_url:

@@ -23,7 +23,7 @@ from pesadesk.payments.views import BOOKED_AT, payment_select, payment_view
 CSV_FIELDS = [
     "id", "order_id", "amount", "currency", "method", "status", "phone", "reference",
     "provider_ref", "receipt", "source", "created_at", "updated_at", "customer_id",
-    "invoice_id", "pos_id",
+    "invoice_id", "pos_id", "account", "shortcode", "paid_at",
 ]  # fmt: skip
 
 
@@ -44,8 +44,11 @@ def filtered(
     start: datetime | None = None,
     end: datetime | None = None,
     needs_review: bool | None = None,
+    account: str | None = None,
 ) -> Select[Any]:
     query = payment_select()
+    if account:
+        query = query.where(Payment.account == account)
     if needs_review is not None:
         query = query.where(Payment.needs_review.is_(needs_review))
     if status:

@@ -24,13 +24,13 @@ from pesadesk.shared.pages import Page, PageRequest, newest_first
 def filtered(
     *, status: str | None = None, method: str | None = None, source: str | None = None,
     start: datetime | None = None, end: datetime | None = None,
-    needs_review: bool | None = None, q: str | None = None,
+    needs_review: bool | None = None, q: str | None = None, account: str | None = None,
 ) -> Any:  # fmt: skip
     """The payments query for the filters a list takes; `q` finds a receipt, phone,
     payer name or reference (any part, any case)."""
     query = export.filtered(
         status=status, method=method, source=source, start=start, end=end,
-        needs_review=needs_review,
+        needs_review=needs_review, account=account,
     )  # fmt: skip
     if q and q.strip():
         needle = q.strip().lower()

@@ -101,6 +101,8 @@ def payment_view(
         "provider_ref": payment.provider_ref,
         "receipt": payment.receipt,
         "source": payment.source,
+        "account": payment.account,
+        "shortcode": payment.shortcode,
         "created_at": format_seed_time(payment.created_at),
         "updated_at": format_seed_time(payment.updated_at),
         "paid_at": format_seed_time(payment.paid_at) if payment.paid_at else None,
@@ -153,6 +155,7 @@ def refund_view(refund: Refund) -> dict[str, Any]:
     return {
         "refund_id": refund.refund_id,
         "kind": refund.kind,
+        "account": refund.account,
         "payment_id": refund.payment_id,
         "phone": refund.phone,
         "amount": to_json_number(refund.amount_cents),

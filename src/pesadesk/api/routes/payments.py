@@ -28,6 +28,7 @@ async def list_payments(
     to: str | None = None,
     needs_review: bool | None = None,
     q: str | None = None,
+    account: str | None = None,
     limit: int | None = None,
     cursor: str | None = None,
     format: str | None = None,  # the contract names this query parameter
@@ -36,7 +37,7 @@ async def list_payments(
     one page. `q` finds a receipt, phone, payer name or reference."""
     query = service.filtered(
         status=status, method=method, source=source, start=parse_bound(from_, end=False),
-        end=parse_bound(to, end=True), needs_review=needs_review, q=q,
+        end=parse_bound(to, end=True), needs_review=needs_review, q=q, account=account,
     )  # fmt: skip
     if format not in (None, "json", "csv"):
         raise InvalidInput("format must be json or csv")

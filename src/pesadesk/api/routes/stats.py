@@ -14,10 +14,15 @@ From = Annotated[str | None, Query(alias="from")]
 
 
 @router.get("")
-async def get_stats(state: State, _: Viewer, from_: From = None, to: str | None = None) -> Any:
-    """The seed's numbers and more, for `from`..`to` (whole EAT days, `to` inclusive)."""
+async def get_stats(
+    state: State, _: Viewer, from_: From = None, to: str | None = None, account: str | None = None
+) -> Any:
+    """The seed's numbers and more, for `from`..`to` (whole EAT days, `to` inclusive);
+    `account`: the payment and refund figures of one collection account."""
     start, end = parse_bound(from_, end=False), parse_bound(to, end=True)
-    return await run_in_threadpool(stats.totals, state.db, start=start, end=end)
+    return await run_in_threadpool(
+        lambda: stats.totals(state.db, start=start, end=end, account=account)
+    )
 
 
 @router.get("/daily")
