@@ -31,6 +31,7 @@ from pesadesk.api.routes import (
     payments,
     pos,
     reconciliation,
+    refund_requests,
     refunds,
     stats,
     webhook_logs,
@@ -106,7 +107,7 @@ async def _running(state: AppState, run: Background, owns_db: bool) -> AsyncIter
 
 ROUTERS = (
     health, customers, invoices, pos, orders, payments, webhook_logs, keys,
-    stats, reconciliation, refunds, dashboard,
+    stats, reconciliation, refunds, refund_requests, dashboard,
 )  # fmt: skip
 
 

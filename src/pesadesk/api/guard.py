@@ -20,6 +20,17 @@ SAFARICOM_CALLBACK_ADDRESSES = (
 )  # fmt: skip
 
 
+def client_address(request: Request, security: SecuritySettings) -> str | None:
+    """The caller's address: the peer, or (behind a proxy one trusts) the right-most
+    `X-Forwarded-For` entry, the one that proxy wrote."""
+    if security.trust_forwarded_for:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if hops:
+            return hops[-1]
+    return request.client.host if request.client else None
+
+
 @dataclass(frozen=True)
 class WebhookGuard:
     security: SecuritySettings
@@ -41,12 +52,7 @@ class WebhookGuard:
         return bool(token is not None and token.get_secret_value()) or bool(self.networks)
 
     def client_address(self, request: Request) -> str | None:
-        if self.security.trust_forwarded_for:
-            forwarded = request.headers.get("x-forwarded-for", "")
-            hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-            if hops:
-                return hops[-1]
-        return request.client.host if request.client else None
+        return client_address(request, self.security)
 
     def refusal(self, request: Request) -> str | None:
         """Why this callback is refused, or None when it may pass."""

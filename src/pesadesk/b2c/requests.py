@@ -100,10 +100,12 @@ def _payer_phone(session: Session, payment: Payment) -> str:
 def _new_refund(
     session: Session, *, kind: str, payment_id: str | None, phone: str, amount: int,
     command_id: str, reason: str | None, who: Principal, settings: Settings, now: datetime,
-    account: str | None = None,
+    account: str | None = None, approval: bool = False,
 ) -> Refund:  # fmt: skip
     refund_id = ids.daily_id(session, "RF", now)
-    waits = needs_approval(amount, threshold_shillings=settings.refunds.approval_threshold)
+    waits = approval or needs_approval(
+        amount, threshold_shillings=settings.refunds.approval_threshold
+    )
     refund = Refund(
         refund_id=refund_id,
         kind=kind,
@@ -131,8 +133,11 @@ def _new_refund(
 
 
 def request_refund(
-    session: Session, *, new: NewRefund, who: Principal, settings: Settings, clock: Clock
-) -> Refund:
+    session: Session, *, new: NewRefund, who: Principal, settings: Settings, clock: Clock,
+    approval: bool = False,
+) -> Refund:  # fmt: skip
+    """A refund of a payment, reserved on it; `approval`: waits for a person whatever the
+    amount (a customer's own request)."""
     require_b2c(settings)
     payment = session.get(Payment, new.payment_id)
     if payment is None:
@@ -176,7 +181,7 @@ def request_refund(
     return _new_refund(
         session, kind="refund", payment_id=payment.id, phone=phone, amount=amount,
         command_id=chosen, reason=new.reason, who=who, settings=settings, now=now,
-        account=payment.account,
+        account=payment.account, approval=approval,
     )  # fmt: skip
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
 
 from pesadesk.core.clock import Clock
@@ -76,6 +76,23 @@ def find_target(session: Session, txn: C2BPayment) -> placement.Target | None:
     )
 
 
+def _row(
+    txn: C2BPayment, target: placement.Target | None, *, account: str, status: PaymentStatus,
+    conn: Connection, now: datetime,
+) -> dict[str, Any]:  # fmt: skip
+    """The payment row's values, as the confirmation has them."""
+    return {
+        "id": payment_id_for(txn.trans_id), "amount": txn.amount_cents, "account": account,
+        "shortcode": txn.shortcode, "status": status.value, "phone": txn.msisdn_as_sent,
+        "hash": txn.msisdn_hash, "name": txn.payer_name, "reference": txn.bill_ref,
+        "trans_id": txn.trans_id, "customer_pk": target.customer_pk if target else None,
+        "invoice_pk": target.invoice_pk if target else None,
+        "sale_pk": target.sale_pk if target else None, "no": False,
+        "paid_at": db_time(conn, business_time(txn.trans_time, now)),
+        "now": db_time(conn, now),
+    }  # fmt: skip
+
+
 def record_confirmation(
     session: Session,
     *,
@@ -104,29 +121,9 @@ def record_confirmation(
         status = PaymentStatus.PENDING_VERIFICATION
     conn = session.connection()
     stamp = db_time(conn, now)
-    inserted = _INSERT_PAYMENT.run(
-        conn,
-        {
-            "id": payment_id,
-            "amount": txn.amount_cents,
-            "account": account,
-            "shortcode": txn.shortcode,
-            "status": status.value,
-            "phone": txn.msisdn_as_sent,
-            "hash": txn.msisdn_hash,
-            "name": txn.payer_name,
-            "reference": txn.bill_ref,
-            "trans_id": txn.trans_id,
-            "customer_pk": target.customer_pk if target else None,
-            "invoice_pk": target.invoice_pk if target else None,
-            "sale_pk": target.sale_pk if target else None,
-            "no": False,
-            "paid_at": db_time(conn, business_time(txn.trans_time, now)),
-            "verify": pending_reason,
-            "ask_at": stamp if pending_reason is not None else None,
-            "now": stamp,
-        },
-    ).scalar_one_or_none()
+    values = _row(txn, target, account=account, status=status, conn=conn, now=now)
+    values.update(verify=pending_reason, ask_at=stamp if pending_reason is not None else None)
+    inserted = _INSERT_PAYMENT.run(conn, values).scalar_one_or_none()
     if inserted is None:
         return _duplicate(session, txn)
     if pending_reason is not None:

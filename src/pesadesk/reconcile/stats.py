@@ -37,17 +37,9 @@ def _of(column: Any, account: str | None) -> ColumnElement[bool]:
     return true() if account is None else column == account
 
 
-def compute(
-    session: Session,
-    *,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    account: str | None = None,
-) -> dict[str, Any]:
-    """The numbers; with `account`, the payment and refund figures of that collection
-    account (the order and callback figures stay the desk's)."""
+def _orders(session: Session, start: datetime | None, end: datetime | None) -> Any:
     paid_orders = [s.value for s in PAID_STATUSES]
-    orders = session.execute(
+    return session.execute(
         select(
             func.count(),
             _sum_if(Order.status == OrderStatus.PENDING.value, 1),
@@ -55,7 +47,10 @@ def compute(
             _sum_if(Order.status.in_(paid_orders), Order.amount_cents),
         ).where(_between(Order.created_at, start, end))
     ).one()
-    payments = session.execute(
+
+
+def _payments(session: Session, start: Any, end: Any, account: str | None) -> Any:
+    return session.execute(
         select(
             func.count(),
             _sum_if(Payment.status.in_(ARRIVED), 1),
@@ -66,7 +61,10 @@ def compute(
             _sum_if(Payment.status == P.PROCESSING.value, 1),
         ).where(_between(BOOKED_AT, start, end), _of(Payment.account, account))
     ).one()
-    hooks = session.execute(
+
+
+def _callbacks(session: Session, start: datetime | None, end: datetime | None) -> Any:
+    return session.execute(
         select(
             func.count(),
             _sum_if(WebhookLog.processed.is_(True), 1),
@@ -74,7 +72,10 @@ def compute(
             _sum_if(WebhookLog.flagged.is_(True), 1),
         ).where(_between(WebhookLog.received_at, start, end))
     ).one()
-    refunded_cents = int(
+
+
+def _refunded(session: Session, start: Any, end: Any, account: str | None) -> int:
+    return int(
         session.execute(
             select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(
                 Refund.kind == "refund",
@@ -84,6 +85,18 @@ def compute(
             )
         ).scalar_one()
     )
+
+
+def compute(
+    session: Session, *, start: datetime | None = None, end: datetime | None = None,
+    account: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The numbers; with `account`, the payment and refund figures of that collection
+    account (the order and callback figures stay the desk's)."""
+    orders = _orders(session, start, end)
+    payments = _payments(session, start, end, account)
+    hooks = _callbacks(session, start, end)
+    refunded_cents = _refunded(session, start, end, account)
     received = int(payments[3])
     return {
         "total_orders": int(orders[0]),

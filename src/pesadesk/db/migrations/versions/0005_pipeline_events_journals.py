@@ -174,6 +174,25 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("requested_owner", sa.String(length=100), nullable=True))
         batch_op.add_column(sa.Column("account", sa.String(length=40), nullable=True))
     op.create_table(
+        "refund_requests",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("request_id", sa.String(length=40), nullable=False),
+        sa.Column("receipt", sa.String(length=40), nullable=False),
+        sa.Column("phone", sa.String(length=12), nullable=False),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=True),
+        sa.Column("reason", sa.String(length=500), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("note", sa.String(length=300), nullable=True),
+        sa.Column("refund_id", sa.String(length=40), nullable=True),
+        sa.Column("remote_addr", sa.String(length=64), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_refund_requests")),
+        sa.UniqueConstraint("request_id", name=op.f("uq_refund_requests_request_id")),
+    )
+    op.create_index(
+        op.f("ix_refund_requests_receipt"), "refund_requests", ["receipt"], unique=False
+    )
+    op.create_table(
         "sale_qr_codes",
         sa.Column("sale_pk", sa.Integer(), nullable=False),
         sa.Column("account", sa.String(length=40), nullable=False),
@@ -230,6 +249,8 @@ def downgrade() -> None:
         batch_op.add_column(sa.Column("status_code", sa.Integer(), nullable=True))
         batch_op.drop_column("completed_at")
     op.drop_table("sale_qr_codes")
+    op.drop_index(op.f("ix_refund_requests_receipt"), table_name="refund_requests")
+    op.drop_table("refund_requests")
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_payments_account"))
         batch_op.drop_column("shortcode")
