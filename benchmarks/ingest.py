@@ -508,7 +508,7 @@ def seed_pesadesk(url: str) -> list[str]:
                     session, new=NewCustomer(name=f"Bench Customer {c}"), clock=clock
                 )
                 for _ in range(SEED_INVOICES // SEED_CUSTOMERS):
-                    invoice = create_invoice(
+                    invoice, _ = create_invoice(
                         session,
                         new=NewInvoice(customer.customer_id, INVOICE_CENTS, "benchmark"),
                         clock=clock,

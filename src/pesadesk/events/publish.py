@@ -7,18 +7,16 @@ deliveries) only add outbox rows here; the sending happens after the commit.
 
 from __future__ import annotations
 
-import functools
 import json
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from pesadesk.config import Settings
 from pesadesk.core.events import Event
-from pesadesk.db.sql import Sql, db_time
+from pesadesk.db.sql import db_time, insert_many
 from pesadesk.events.consumers import CONSUMERS
 from pesadesk.events.snapshots import Snapshot, subject_of, take
 from pesadesk.events.types import Published
@@ -28,13 +26,10 @@ def new_event_id() -> str:
     return "evt_" + secrets.token_hex(12)
 
 
-@functools.cache
-def _insert(count: int) -> Sql:
-    rows = ", ".join(f"(:id_{i}, :type_{i}, :subject_{i}, :data_{i}, :at)" for i in range(count))
-    return Sql(
-        "INSERT INTO events (event_id, type, subject, data, created_at) "  # noqa: S608 - fixed columns
-        f"VALUES {rows}"
-    )
+_COLUMNS = (
+    ("event_id", "text"), ("type", "text"), ("subject", "text"), ("data", "text"),
+    ("created_at", "timestamptz"),
+)  # fmt: skip
 
 
 def publish(
@@ -49,13 +44,12 @@ def publish(
         for event, snap in zip(events, snapshots, strict=True)
     ]
     conn = session.connection()
-    params: dict[str, Any] = {"at": db_time(conn, now)}
-    for i, item in enumerate(published):
-        params.update(
-            {f"id_{i}": item.event_id, f"type_{i}": item.event.type,
-             f"subject_{i}": subject_of(item.event), f"data_{i}": json.dumps(item.data)}
-        )  # fmt: skip
-    _insert(len(published)).run(conn, params)
+    at = db_time(conn, now)
+    rows = [
+        (item.event_id, item.event.type, subject_of(item.event), json.dumps(item.data), at)
+        for item in published
+    ]
+    insert_many(conn, "events", _COLUMNS, rows)
     for run in CONSUMERS:
         run(session, published, settings, now)
     return published

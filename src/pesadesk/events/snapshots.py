@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from pesadesk.core.events import Event, InvoiceEvent, PaymentEvent, RefundEvent
 from pesadesk.db.models import Customer, Invoice, Payment, Refund
-from pesadesk.payments.views import invoice_view, payment_select, payment_view, refund_view
+from pesadesk.payments.export import row_view
+from pesadesk.payments.views import invoice_view, payment_select, refund_view
 
 
 @dataclass(frozen=True)
@@ -27,12 +28,7 @@ def _payments(session: Session, ids: set[str]) -> dict[str, Snapshot]:
     if not ids:
         return {}
     rows = session.execute(payment_select().where(Payment.id.in_(ids))).all()
-    return {
-        row[0].id: Snapshot(
-            payment_view(row[0], customer_id=row[1], invoice_id=row[2], pos_id=row[3]), row[0]
-        )
-        for row in rows
-    }
+    return {row.id: Snapshot(row_view(row), row) for row in rows}
 
 
 def _invoices(session: Session, pks: set[int]) -> dict[int, Snapshot]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,21 +23,21 @@ from pesadesk.core.events import (
     RefundCompleted,
 )
 from pesadesk.core.money import format_kes
-from pesadesk.db.models import Order, Payment, Refund
+from pesadesk.db.models import Order, Refund
 from pesadesk.events.types import Published
 from pesadesk.notify import templates
 from pesadesk.notify.admins import WHATSAPP_TEXT, notify_admins
 from pesadesk.outbox import store as outbox
 
 
-def _orders(session: Session, payments: list[Payment]) -> dict[int, Order]:
+def _orders(session: Session, payments: list[Any]) -> dict[int, Order]:
     ids = {p.order_id for p in payments if p.order_id is not None}
     if not ids:
         return {}
     return {o.id: o for o in session.execute(select(Order).where(Order.id.in_(ids))).scalars()}
 
 
-def _order_text(event: object, payment: Payment, order: Order) -> tuple[str, str]:
+def _order_text(event: object, payment: Any, order: Order) -> tuple[str, str]:
     """(dedupe event name, text) for an order's payment."""
     if isinstance(event, PaymentFailed):
         text = templates.order_payment_failed(
@@ -64,15 +65,11 @@ def order_notices(
     if not settings.whatsapp.enabled:
         return
     settled = [p for p in published if isinstance(p.event, PaymentCompleted | PaymentFailed)]
-    payments = [p.row for p in settled if isinstance(p.row, Payment) and p.row.order_id]
+    payments = [p.row for p in settled if p.row.order_id is not None]
     orders = _orders(session, payments)
     for item in settled:
         payment = item.row
-        order = (
-            orders.get(payment.order_id)
-            if isinstance(payment, Payment) and payment.order_id is not None
-            else None
-        )
+        order = orders.get(payment.order_id) if payment.order_id is not None else None
         if order is None:
             continue
         name, text = _order_text(item.event, payment, order)

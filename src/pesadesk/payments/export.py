@@ -32,8 +32,10 @@ SOURCES = ("stk", "c2b")  # STK Push for orders; Paybill/Till, pulled or importe
 
 
 def row_view(row: Any) -> dict[str, Any]:
-    payment, customer_id, invoice_id, pos_id = row
-    return payment_view(payment, customer_id=customer_id, invoice_id=invoice_id, pos_id=pos_id)
+    """A `payment_select()` row as the API shows a payment."""
+    return payment_view(
+        row, customer_id=row.customer_id, invoice_id=row.invoice_id, pos_id=row.pos_id
+    )
 
 
 def filtered(

@@ -101,11 +101,11 @@ def newest_first(
         query = query.where(_after(columns, _decode(request.cursor, [k for _, k in keys])))
     query = query.order_by(*(c.desc() for c in columns)).limit(request.limit + 1)
     rows = list(session.execute(query).all())
+    scalar = len(query.column_descriptions) == 1
     next_cursor = None
     if len(rows) > request.limit:
         rows = rows[: request.limit]
         last = rows[-1]
-        entity = last[0]
-        next_cursor = _encode([getattr(entity, c.key) for c in columns])
-    scalar = len(query.column_descriptions) == 1
+        source = last[0] if scalar or not hasattr(last, columns[0].key) else last
+        next_cursor = _encode([getattr(source, c.key) for c in columns])
     return Page([view(row[0] if scalar else row) for row in rows], next_cursor)
