@@ -27,6 +27,18 @@ def _mismatch(callback: StkCallback, payment: Payment) -> str | None:
     return None
 
 
+ARRIVED = ("completed", "refunded", "partially_refunded")
+
+
+def _late(checkout: str, said: str, settled: str) -> Outcome:
+    """A callback for a payment already settled: a copy, or (when it says otherwise) one
+    for a person to look at: Daraja or a forger said two different things."""
+    if said == settled or (said == "completed" and settled in ARRIVED):
+        return Outcome(external_id=checkout, duplicate=True)
+    note = f"this callback says {said}, but the payment was settled {settled}: check it"
+    return Outcome(external_id=checkout, duplicate=True, flagged=True, note=note)
+
+
 def _why_ask(message: StkCallback, status: str, ctx: Context) -> str | None:
     """Why Daraja must confirm this callback before it settles anything (CONTRACT §8)."""
     if ctx.must_verify:
@@ -66,9 +78,9 @@ class StkCallbackHandler:
         ).scalar_one_or_none()
         if payment is None:  # kept unprocessed: re-run if the push's answer comes later
             raise NeedsReview(f"unknown CheckoutRequestID {checkout}")
-        if payment.status != "processing":
-            return Outcome(external_id=checkout, duplicate=True)
         status = stk_status(message.result_code)
+        if payment.status != "processing":
+            return _late(checkout, status, payment.status)
         reason = _why_ask(message, status, ctx)
         if reason is not None:
             await_query(session, payment, message, status, reason, ctx.clock)
