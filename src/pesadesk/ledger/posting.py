@@ -10,7 +10,6 @@ themselves.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +18,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from pesadesk.core.statuses import InvoiceStatus, invoice_status
-from pesadesk.db.sql import Sql, db_time
+from pesadesk.db.sql import Sql, db_time, insert_many
 from pesadesk.ledger import rules as ledger
 from pesadesk.receivables.rules import Allocation, OpenInvoice
 
@@ -39,26 +38,6 @@ class InvoiceDue:
         return OpenInvoice(self.id, self.amount_cents - self.paid_cents)
 
 
-_LEG_COLUMNS = ("kind", "account", "customer_pk", "invoice_pk", "debit_cents", "credit_cents")
-
-
-@functools.cache
-def _insert_legs(count: int) -> Sql:
-    """One multi-row INSERT for `count` legs: a single round trip, no executemany."""
-    rows = ", ".join(
-        f"(:journal_id, :payment_id, :created_at, {', '.join(f':{c}_{i}' for c in _LEG_COLUMNS)})"
-        for i in range(count)
-    )
-    return Sql(
-        "INSERT INTO ledger_entries (journal_id, payment_id, created_at, "  # noqa: S608 - fixed column names
-        f"{', '.join(_LEG_COLUMNS)}) VALUES {rows}"
-    )
-
-
-_CLOSE_JOURNAL = Sql(
-    "INSERT INTO ledger_journals (journal_id, kind, reference, memo, created_at) "
-    "VALUES (:journal_id, :kind, :reference, :memo, :created_at)"
-)
 _CHANGE_BALANCE = Sql(
     "UPDATE customers SET balance_cents = balance_cents + :delta, updated_at = :now WHERE id = :id"
 )
@@ -85,6 +64,50 @@ def conn_of(session: Session) -> Connection:
     return session.connection()
 
 
+@dataclass(frozen=True)
+class Journal:
+    """One balanced money movement: its legs, and what it is about."""
+
+    journal_id: str
+    legs: Sequence[ledger.Leg]
+    payment_id: str | None = None
+    memo: str | None = None
+
+
+_LEGS = (
+    ("journal_id", "text"), ("payment_id", "text"), ("created_at", "timestamptz"),
+    ("kind", "text"), ("account", "text"), ("customer_pk", "integer"),
+    ("invoice_pk", "integer"), ("debit_cents", "bigint"), ("credit_cents", "bigint"),
+)  # fmt: skip
+_HEADERS = (
+    ("journal_id", "text"), ("kind", "text"), ("reference", "text"), ("memo", "text"),
+    ("created_at", "timestamptz"),
+)  # fmt: skip
+
+
+def write_journals(session: Session, journals: Sequence[Journal], now: datetime) -> None:
+    """Post journals: all their legs in one statement, then their headers in one, which
+    the database accepts only for journals whose legs balance (and after which it
+    accepts no more legs for them)."""
+    for journal in journals:
+        if not ledger.is_balanced(journal.legs):
+            raise ValueError(f"journal {journal.journal_id} does not balance")
+    conn = conn_of(session)
+    at = db_time(conn, now)
+    legs = [
+        (j.journal_id, j.payment_id, at, leg.kind, leg.account, leg.customer_key,
+         leg.invoice_key, leg.debit_cents, leg.credit_cents)
+        for j in journals
+        for leg in j.legs
+    ]  # fmt: skip
+    insert_many(conn, "ledger_entries", _LEGS, legs)
+    headers = []
+    for j in journals:
+        kind, _, subject = j.journal_id.partition(":")
+        headers.append((j.journal_id, kind, j.payment_id or subject or None, j.memo, at))
+    insert_many(conn, "ledger_journals", _HEADERS, headers)
+
+
 def write_legs(
     session: Session,
     legs: Sequence[ledger.Leg],
@@ -94,34 +117,8 @@ def write_legs(
     payment_id: str | None = None,
     memo: str | None = None,
 ) -> None:
-    """Post one journal: its legs, then its header, which the database accepts only if
-    the legs balance (and after which it accepts no more legs for it)."""
-    if not ledger.is_balanced(legs):
-        raise ValueError(f"journal {journal_id} does not balance")
-    conn = conn_of(session)
-    params: dict[str, object] = {
-        "journal_id": journal_id,
-        "payment_id": payment_id,
-        "created_at": db_time(conn, now),
-    }
-    for i, leg in enumerate(legs):
-        params.update(
-            {
-                f"kind_{i}": leg.kind,
-                f"account_{i}": leg.account,
-                f"customer_pk_{i}": leg.customer_key,
-                f"invoice_pk_{i}": leg.invoice_key,
-                f"debit_cents_{i}": leg.debit_cents,
-                f"credit_cents_{i}": leg.credit_cents,
-            }
-        )
-    _insert_legs(len(legs)).run(conn, params)
-    kind, _, subject = journal_id.partition(":")
-    _CLOSE_JOURNAL.run(
-        conn,
-        {"journal_id": journal_id, "kind": kind, "reference": payment_id or subject or None,
-         "memo": memo, "created_at": params["created_at"]},
-    )  # fmt: skip
+    """Post one journal."""
+    write_journals(session, [Journal(journal_id, legs, payment_id, memo)], now)
 
 
 def change_balance(session: Session, customer_pk: int, delta_cents: int, now: datetime) -> None:
@@ -176,3 +173,48 @@ def apply_to_invoices(
     for update in updates:  # almost always one; executemany costs more than it saves
         _PAY_INVOICE.run(conn, update)
     return [(int(u["id"]), InvoiceStatus(u["status"])) for u in updates]
+
+
+def open_invoices_of(session: Session, customer_pks: Sequence[int]) -> dict[int, list[InvoiceDue]]:
+    """Each customer's unpaid invoices, oldest first, in one query (read under their locks)."""
+    found: dict[int, list[InvoiceDue]] = {pk: [] for pk in customer_pks}
+    if not customer_pks:
+        return found
+    marks = ", ".join(f":c{i}" for i in range(len(customer_pks)))
+    query = Sql(
+        "SELECT customer_pk, id, amount_cents, amount_paid_cents FROM invoices "  # noqa: S608 - marks only
+        f"WHERE customer_pk IN ({marks}) AND status IN ('UNPAID', 'PARTIALLY_PAID') "
+        "ORDER BY customer_pk, created_at, id"
+    )
+    params = {f"c{i}": pk for i, pk in enumerate(customer_pks)}
+    for customer, pk, amount, paid in query.run(conn_of(session), params):
+        if amount > paid:
+            found[customer].append(InvoiceDue(pk, amount, paid))
+    return found
+
+
+def set_invoices_paid(
+    session: Session, totals: Sequence[InvoiceDue], now: datetime
+) -> list[tuple[int, InvoiceStatus]]:
+    """Store each invoice's new `amount_paid` and the status it makes, in one statement."""
+    if not totals:
+        return []
+    conn = conn_of(session)
+    changes = [(d.id, d.paid_cents, invoice_status(d.amount_cents, d.paid_cents)) for d in totals]
+    stamp = db_time(conn, now)
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "UPDATE invoices SET amount_paid_cents = u.paid, status = u.status, "
+            "updated_at = %(now)s FROM unnest(CAST(%(ids)s AS integer[]), "
+            "CAST(%(paid)s AS bigint[]), CAST(%(status)s AS text[])) AS u(id, paid, status) "
+            "WHERE invoices.id = u.id",
+            {"ids": [c[0] for c in changes], "paid": [c[1] for c in changes],
+             "status": [c[2].value for c in changes], "now": stamp},
+        )  # fmt: skip
+    else:
+        _PAY_INVOICE.run(
+            conn,
+            [{"paid": paid, "status": status.value, "now": stamp, "id": pk}
+             for pk, paid, status in changes],
+        )  # fmt: skip
+    return [(pk, status) for pk, _, status in changes]
