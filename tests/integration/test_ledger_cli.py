@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import update
 from typer.testing import CliRunner
 
-from pesadesk.c2b import service as c2b
+from pesadesk.c2b import bulk as c2b
 from pesadesk.cli import app
 from pesadesk.daraja.callbacks import C2BPayment as C2BTransaction
 from pesadesk.db.models import Invoice

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from pesadesk.c2b import service as c2b
+from pesadesk.c2b import bulk as c2b
 from pesadesk.daraja.callbacks import C2BPayment as C2BTransaction
 from pesadesk.db.models import Invoice
 from pesadesk.db.session import Database

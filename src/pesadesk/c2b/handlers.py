@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from pesadesk.accounts.registry import owning
-from pesadesk.c2b.service import Recorded, find_target, record_confirmation
+from pesadesk.c2b.bulk import record_confirmation
+from pesadesk.c2b.service import Recorded, find_target
 from pesadesk.c2b.verify import confirm_pending
 from pesadesk.core.errors import PesadeskError
 from pesadesk.core.events import Event, PaymentCompleted, invoice_events

@@ -36,7 +36,7 @@ def payment_id_for(trans_id: str) -> str:
     return f"PAY-C2B-{trans_id}"
 
 
-_INSERT_PAYMENT = Sql(
+INSERT_PAYMENT = Sql(
     """INSERT INTO payments (id, order_id, amount_cents, currency, method, status, source,
        account, shortcode, phone, msisdn_hash, payer_name, reference, provider_ref,
        receipt, customer_pk, invoice_pk, pos_sale_pk, unplaced_cents, needs_review,
@@ -51,9 +51,6 @@ _PLACEMENT = Sql(
     "invoice_pk = :invoice_pk, pos_sale_pk = :sale_pk, unplaced_cents = :unplaced, "
     "updated_at = :now WHERE id = :id"
 )
-
-
-_UNRESOLVED: Any = object()
 
 
 # A TransTime further from now than this is not believed (a clock far off, or a forgery).
@@ -76,7 +73,7 @@ def find_target(session: Session, txn: C2BPayment) -> placement.Target | None:
     )
 
 
-def _row(
+def row_values(
     txn: C2BPayment, target: placement.Target | None, *, account: str, status: PaymentStatus,
     conn: Connection, now: datetime,
 ) -> dict[str, Any]:  # fmt: skip
@@ -93,50 +90,8 @@ def _row(
     }  # fmt: skip
 
 
-def record_confirmation(
-    session: Session,
-    *,
-    txn: C2BPayment,
-    clock: Clock,
-    target: placement.Target | None = _UNRESOLVED,
-    pending_reason: str | None = None,
-    account: str = "default",
-) -> Recorded:
-    """Insert the payment unless its TransID (or receipt) is already known, then place it.
-
-    The insert is `ON CONFLICT DO NOTHING`: of fifty copies racing, one row wins and the
-    rest see nothing inserted and report a duplicate. The target is found first so the
-    row goes in already placed; only a POS sale's new invoice or a walk-in's change
-    needs a second write. With a `pending_reason` the payment is only recorded,
-    `pending_verification`, until Daraja confirms it (`c2b.verify`).
-    """
-    now = clock.now()
-    payment_id = payment_id_for(txn.trans_id)
-    if pending_reason is not None:
-        target = None
-    elif target is _UNRESOLVED:
-        target = find_target(session, txn)
-    status = PaymentStatus.COMPLETED if target else PaymentStatus.UNALLOCATED
-    if pending_reason is not None:
-        status = PaymentStatus.PENDING_VERIFICATION
-    conn = session.connection()
-    stamp = db_time(conn, now)
-    values = _row(txn, target, account=account, status=status, conn=conn, now=now)
-    values.update(verify=pending_reason, ask_at=stamp if pending_reason is not None else None)
-    inserted = _INSERT_PAYMENT.run(conn, values).scalar_one_or_none()
-    if inserted is None:
-        return _duplicate(session, txn)
-    if pending_reason is not None:
-        return Recorded(payment_id, duplicate=False, status=status.value, pending=True)
-    placed = placement.place(
-        session, payment_id=payment_id, amount_cents=txn.amount_cents, target=target, clock=clock
-    )
-    if (placed.unplaced_cents and target) or (target and placed.invoice_pk != target.invoice_pk):
-        store_placement(session, payment_id, placed, now)
-    return Recorded(payment_id, duplicate=False, status=placed.status.value, placement=placed)
-
-
-def _duplicate(session: Session, txn: C2BPayment) -> Recorded:
+def duplicate_of(session: Session, txn: C2BPayment) -> Recorded:
+    """A confirmation whose TransID is known: the payment it already made."""
     existing = session.execute(
         select(Payment.id, Payment.amount_cents, Payment.status).where(
             Payment.receipt == txn.trans_id
