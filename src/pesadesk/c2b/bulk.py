@@ -16,7 +16,8 @@ from pesadesk.core.clock import Clock
 from pesadesk.core.statuses import PaymentStatus
 from pesadesk.daraja.callbacks import C2BPayment
 from pesadesk.receivables import placement
-from pesadesk.receivables.placement import PlaceRequest, Target
+from pesadesk.receivables.matching import Target
+from pesadesk.receivables.placement import PlaceRequest
 
 _COLUMNS = (
     ("id", "text"), ("amount", "bigint"), ("account", "text"), ("shortcode", "text"),
@@ -68,6 +69,8 @@ def record_many(
 ) -> list[service.Recorded]:
     """Record each confirmation once and place the new ones' money, in the order given
     (the lock order); copies (in this batch or from before) are reported as duplicates."""
+    if not arrived:
+        return []
     now = clock.now()
     conn = session.connection()
     rows = []

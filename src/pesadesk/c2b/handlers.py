@@ -3,19 +3,22 @@ a validation is answered Accepted or, when the desk is set to, with a C2B000xx c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from pesadesk.accounts.registry import owning
-from pesadesk.c2b.bulk import record_confirmation
-from pesadesk.c2b.service import Recorded, find_target
+from pesadesk.c2b.bulk import Arrived, record_confirmation, record_many
+from pesadesk.c2b.service import Recorded
 from pesadesk.c2b.verify import confirm_pending
+from pesadesk.core.clock import Clock
 from pesadesk.core.errors import PesadeskError
 from pesadesk.core.events import Event, PaymentCompleted, invoice_events
 from pesadesk.daraja.callbacks import C2BPayment, parse_c2b_payment
 from pesadesk.pipeline.contract import Context, Outcome, Plan
-from pesadesk.receivables import placement
+from pesadesk.receivables import matching
+from pesadesk.receivables.matching import Payer, Target, match_many
 
 ACCEPT = {"ResultCode": "0", "ResultDesc": "Accepted"}
 INVALID_ACCOUNT = {"ResultCode": "C2B00012", "ResultDesc": "Rejected"}
@@ -24,33 +27,54 @@ OTHER_ERROR = {"ResultCode": "C2B00016", "ResultDesc": "Rejected"}
 
 
 class ConfirmationHandler:
-    """Money that arrived on the Paybill or Till, from a callback, Pull or a statement."""
+    """Money that arrived on the Paybill or Till, from a callback, Pull or a statement.
+    A batch of them is matched, recorded and placed together (`plan_many`, `apply_many`)."""
 
     def external_id(self, message: C2BPayment) -> str | None:
         return message.trans_id
 
     def plan(self, session: Session, message: C2BPayment) -> Plan:
-        target = find_target(session, message)
-        if target is None:
-            return Plan((2, 0), None)
-        if target.customer_pk is not None:
-            return Plan((0, target.customer_pk), target)
-        return Plan((1, target.sale_pk or target.invoice_pk or 0), target)
+        return self.plan_many(session, [message])[0]
+
+    def plan_many(self, session: Session, messages: Sequence[C2BPayment]) -> list[Plan]:
+        payers = [Payer(m.bill_ref, m.msisdn_hash) for m in messages]
+        return [_plan_for(target) for target in match_many(session, payers)]
 
     def apply(self, session: Session, message: C2BPayment, plan: Plan, ctx: Context) -> Outcome:
-        account = owning(ctx.settings, message.shortcode)
-        if account is None:  # not this business's money: kept for a person, not credited
-            stray = f"shortcode {message.shortcode} belongs to no collection account: not credited"
-            return Outcome(external_id=message.trans_id, flagged=True, note=stray)
-        if ctx.must_verify:
-            return self._hold(session, message, ctx, account.name)
-        recorded: Recorded = record_confirmation(
-            session, txn=message, clock=ctx.clock, target=plan.found, account=account.name
-        )
+        return self.apply_many(session, [(message, plan, ctx)])[0]
+
+    def apply_many(
+        self, session: Session, items: Sequence[tuple[C2BPayment, Plan, Context]]
+    ) -> list[Outcome]:
+        outcomes: dict[int, Outcome] = {}
+        plain: list[int] = []
+        arrived: list[Arrived] = []
+        for n, (message, plan, ctx) in enumerate(items):
+            account = owning(ctx.settings, message.shortcode)
+            if account is None:  # not this business's money: kept for a person, not credited
+                stray = (
+                    f"shortcode {message.shortcode} belongs to no collection account: not credited"
+                )
+                outcomes[n] = Outcome(external_id=message.trans_id, flagged=True, note=stray)
+            elif ctx.must_verify:
+                outcomes[n] = self._hold(session, message, ctx, account.name)
+            else:
+                plain.append(n)
+                arrived.append(Arrived(message, plan.found, account.name))
+        if arrived:
+            clock = items[plain[0]][2].clock
+            for n, recorded in zip(plain, record_many(session, arrived, clock), strict=True):
+                outcomes[n] = self._recorded(session, items[n][0], recorded, clock)
+        return [outcomes[n] for n in range(len(items))]
+
+    @staticmethod
+    def _recorded(
+        session: Session, message: C2BPayment, recorded: Recorded, clock: Clock
+    ) -> Outcome:
         if recorded.duplicate and recorded.pending:  # Daraja's word on a waiting payment
             note, confirmed = confirm_pending(
                 session, payment_id=recorded.payment_id, trusted=message,
-                amount_cents=message.amount_cents, clock=ctx.clock, source="a proven callback",
+                amount_cents=message.amount_cents, clock=clock, source="a proven callback",
             )  # fmt: skip
             return Outcome(external_id=message.trans_id, note=note, events=tuple(confirmed))
         events: list[Event] = []
@@ -75,6 +99,15 @@ class ConfirmationHandler:
         )  # fmt: skip
         note = None if recorded.duplicate else "origin not proven: waiting for Daraja to confirm"
         return Outcome(external_id=message.trans_id, duplicate=recorded.duplicate, note=note)
+
+
+def _plan_for(target: Target | None) -> Plan:
+    """Lock order: a customer's money by customer, a walk-in invoice's by it, then none."""
+    if target is None:
+        return Plan((2, 0), None)
+    if target.customer_pk is not None:
+        return Plan((0, target.customer_pk), target)
+    return Plan((1, target.sale_pk or target.invoice_pk or 0), target)
 
 
 class ValidationHandler:
@@ -104,7 +137,7 @@ def validation_answer(session: Session, payload: Any, ctx: Context) -> dict[str,
         return OTHER_ERROR
     if notice.amount_cents is None:
         return INVALID_AMOUNT
-    if placement.match_reference(session, notice.bill_ref) is None:
+    if matching.match_reference(session, notice.bill_ref) is None:
         return INVALID_ACCOUNT
     return ACCEPT
 

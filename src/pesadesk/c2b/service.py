@@ -17,7 +17,7 @@ from pesadesk.core.statuses import PaymentStatus
 from pesadesk.daraja.callbacks import C2BPayment
 from pesadesk.db.models import Payment
 from pesadesk.db.sql import Sql, db_time
-from pesadesk.receivables import placement
+from pesadesk.receivables import matching, placement
 from pesadesk.receivables.customers import find_customer
 from pesadesk.receivables.invoices import find_invoice
 
@@ -66,15 +66,13 @@ def business_time(trans_time: datetime | None, now: datetime) -> datetime:
     return trans_time
 
 
-def find_target(session: Session, txn: C2BPayment) -> placement.Target | None:
+def find_target(session: Session, txn: C2BPayment) -> matching.Target | None:
     """Where a confirmation's money goes: its account reference, else the payer's hash."""
-    return placement.match_reference(session, txn.bill_ref) or placement.match_payer(
-        session, txn.msisdn_hash
-    )
+    return matching.match(session, txn.bill_ref, txn.msisdn_hash)
 
 
 def row_values(
-    txn: C2BPayment, target: placement.Target | None, *, account: str, status: PaymentStatus,
+    txn: C2BPayment, target: matching.Target | None, *, account: str, status: PaymentStatus,
     conn: Connection, now: datetime,
 ) -> dict[str, Any]:  # fmt: skip
     """The payment row's values, as the confirmation has them."""
@@ -145,12 +143,12 @@ def allocate_payment(
         raise PaymentNotFound(f"no payment {payment_id!r}")
     if invoice_id:
         invoice = find_invoice(session, invoice_id)
-        target = placement.Target(
+        target = matching.Target(
             customer_pk=invoice.customer_pk, invoice_pk=invoice.id, sale_pk=invoice.pos_sale_pk
         )
     else:
         customer = find_customer(session, customer_id or "")
-        target = placement.Target(customer_pk=customer.id)
+        target = matching.Target(customer_pk=customer.id)
     now = clock.now()
     claimed = session.execute(
         update(Payment)

@@ -32,7 +32,7 @@ from pesadesk.db.models import Payment
 from pesadesk.db.session import Database
 from pesadesk.jobs.context import JobContext
 from pesadesk.pipeline.contract import Context, Outcome
-from pesadesk.receivables import placement
+from pesadesk.receivables import matching, placement
 
 log = structlog.get_logger(__name__)
 
@@ -72,9 +72,7 @@ def confirm_pending(
                 reference=reference, verify_reason=None, next_query_at=None, updated_at=now,
                 result_desc=f"confirmed by {source}"[:300])
     )  # fmt: skip
-    target = placement.match_reference(session, reference) or placement.match_payer(
-        session, payment.msisdn_hash
-    )
+    target = matching.match(session, reference, payment.msisdn_hash)
     placed = placement.place(
         session, payment_id=payment_id, amount_cents=amount_cents, target=target, clock=clock
     )

@@ -3,9 +3,10 @@ pipeline runs it. Nothing here touches the database."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy.orm import Session
 
@@ -92,3 +93,16 @@ class Handler(Protocol[M_contra]):
     def plan(self, session: Session, message: M_contra) -> Plan: ...
 
     def apply(self, session: Session, message: M_contra, plan: Plan, ctx: Context) -> Outcome: ...
+
+
+@runtime_checkable
+class BatchHandler(Handler[M_contra], Protocol[M_contra]):
+    """A handler that also takes many messages of its kind at once, so a batch costs a
+    fixed number of statements rather than a few per message (issue 12). Same answers
+    as `plan` and `apply` one by one, in the order given (the lock order)."""
+
+    def plan_many(self, session: Session, messages: Sequence[M_contra]) -> list[Plan]: ...
+
+    def apply_many(
+        self, session: Session, items: Sequence[tuple[M_contra, Plan, Context]]
+    ) -> list[Outcome]: ...

@@ -28,7 +28,7 @@ from pesadesk.core.statuses import WebhookSource
 from pesadesk.db.session import Database
 from pesadesk.events.publish import publish
 from pesadesk.pipeline import logrows
-from pesadesk.pipeline.contract import Context, Handler, Origin, Outcome, Plan
+from pesadesk.pipeline.contract import BatchHandler, Context, Handler, Origin, Outcome, Plan
 from pesadesk.pipeline.failures import Failure, classify, refused
 from pesadesk.pipeline.parse import parse
 from pesadesk.pipeline.registry import HANDLERS
@@ -66,6 +66,7 @@ class _Ready:
     message: Any
     handler: Handler[Any]
     plan: Plan = field(default_factory=Plan)
+    log_id: int | None = None  # its webhook_logs row, once written (or stored before)
 
     @property
     def external_id(self) -> str | None:
@@ -82,6 +83,38 @@ def _prepare(job: Job) -> _Ready | Failure:
         return _Ready(job, message, HANDLERS[source])
     except Exception as exc:  # noqa: BLE001 - malformed input is kept with its reason
         return classify(exc)
+
+
+def _plan_all(session: Session, ready: list[_Ready]) -> None:
+    """Each message's plan; a handler that takes batches plans all of its own at once."""
+    by_handler: dict[int, list[_Ready]] = {}
+    for item in ready:
+        by_handler.setdefault(id(item.handler), []).append(item)
+    for items in by_handler.values():
+        handler = items[0].handler
+        if len(items) > 1 and isinstance(handler, BatchHandler):
+            plans = handler.plan_many(session, [item.message for item in items])
+        else:
+            plans = [handler.plan(session, item.message) for item in items]
+        for item, plan in zip(items, plans, strict=True):
+            item.plan = plan
+
+
+def _runs(ready: list[_Ready]) -> list[list[_Ready]]:
+    """The sorted messages cut into runs to apply: neighbours with one batch handler go
+    together, anything else alone."""
+    runs: list[list[_Ready]] = []
+    for item in ready:
+        last = runs[-1] if runs else None
+        if (
+            last is not None
+            and last[0].handler is item.handler
+            and isinstance(item.handler, BatchHandler)
+        ):
+            last.append(item)
+        else:
+            runs.append([item])
+    return runs
 
 
 class Pipeline:
@@ -118,13 +151,14 @@ class Pipeline:
         events: list[Event] = []
         with self.db.write() as session:
             ready = self._claim(session, prepared, results)
-            for item in ready:
-                item.plan = item.handler.plan(session, item.message)
+            _plan_all(session, ready)
             ready.sort(key=lambda r: (r.plan.lock, r.external_id or "", r.job.log_id or 0))
-            for item in ready:
-                log_id, outcome = self._apply(session, item, now)
-                results.append((item.job, Ingested(log_id, outcome, None)))
-                events.extend(outcome.events)
+            self._store_new(session, ready, now)
+            for run in _runs(ready):
+                for item, outcome in zip(run, self._apply(session, run), strict=True):
+                    self._record(session, item, outcome, now)
+                    results.append((item.job, Ingested(item.log_id or 0, outcome, None)))
+                    events.extend(outcome.events)
             for job, failure in prepared:
                 if isinstance(failure, Failure) and job.log_id is None:
                     log_id = logrows.insert_failed(
@@ -159,22 +193,38 @@ class Pipeline:
                 results.append((job, Ingested(job.log_id, None, item.error)))
         return ready
 
-    def _apply(self, session: Session, item: _Ready, now: Any) -> tuple[int, Outcome]:
+    def _store_new(self, session: Session, ready: list[_Ready], now: Any) -> None:
+        """The new messages' log rows, written first (in one statement on PostgreSQL)."""
+        new = [item for item in ready if item.job.log_id is None]
+        arrivals = [self._arrival(item.job, item.external_id, now) for item in new]
+        for item, log_id in zip(new, logrows.insert_applied_many(session.connection(), arrivals),
+                                strict=True):  # fmt: skip
+            item.log_id = log_id
+        for item in ready:
+            if item.job.log_id is not None:
+                item.log_id = item.job.log_id
+
+    def _apply(self, session: Session, run: list[_Ready]) -> list[Outcome]:
+        """Apply a run of messages for one handler: together when it can take a batch."""
+        handler = run[0].handler
+        contexts = [replace(self.ctx, proven=item.job.proven) for item in run]
+        if len(run) > 1 and isinstance(handler, BatchHandler):
+            batch = [
+                (item.message, item.plan, ctx) for item, ctx in zip(run, contexts, strict=True)
+            ]
+            return handler.apply_many(session, batch)
+        return [handler.apply(session, run[0].message, run[0].plan, contexts[0])]
+
+    def _record(self, session: Session, item: _Ready, outcome: Outcome, now: Any) -> None:
         conn = session.connection()
-        job = item.job
-        log_id = job.log_id
-        if log_id is None:
-            log_id = logrows.insert_applied(conn, self._arrival(job, item.external_id, now))
-        ctx = replace(self.ctx, proven=job.proven)
-        outcome = item.handler.apply(session, item.message, item.plan, ctx)
-        if job.log_id is None:
+        log_id = item.log_id or 0
+        if item.job.log_id is None:
             logrows.mark(conn, log_id, outcome)
         else:
             logrows.applied_again(conn, log_id, outcome, now)
         if outcome.duplicate:
-            log.info("webhook_duplicate", source=job.source, log_id=log_id,
+            log.info("webhook_duplicate", source=item.job.source, log_id=log_id,
                      ref=outcome.external_id)  # fmt: skip
-        return log_id, outcome
 
     def _arrival(self, job: Job, external_id: str | None, now: Any) -> logrows.Arrival:
         return logrows.Arrival(

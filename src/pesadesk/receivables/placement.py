@@ -21,17 +21,8 @@ from pesadesk.db.sql import Sql, db_time
 from pesadesk.ledger import posting
 from pesadesk.ledger import rules as ledger
 from pesadesk.receivables.invoices import issue_invoice
+from pesadesk.receivables.matching import Target
 from pesadesk.receivables.rules import Allocation, allocate
-from pesadesk.shared import ids
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where money should go: an invoice first, else a customer's account."""
-
-    customer_pk: int | None
-    invoice_pk: int | None = None
-    sale_pk: int | None = None
 
 
 @dataclass(frozen=True)
@@ -44,50 +35,7 @@ class Placement:
     invoices: tuple[tuple[int, InvoiceStatus], ...] = ()
 
 
-_BY_INVOICE = Sql("SELECT id, customer_pk, pos_sale_pk FROM invoices WHERE invoice_id = :key")
-_BY_SALE = Sql("SELECT id, customer_pk FROM pos_sales WHERE pos_id = :key")
-_BY_CUSTOMER = Sql("SELECT id FROM customers WHERE customer_id = :key")
-_BY_PHONE_HASH = Sql("SELECT id FROM customers WHERE phone_hash = :hash ORDER BY id LIMIT 1")
 _SALE_STATUS = Sql("UPDATE pos_sales SET status = :status, updated_at = :now WHERE id = :id")
-
-
-def match_reference(session: Session, reference: str | None) -> Target | None:
-    """An invoice, POS sale or customer id typed as the account number (any case)."""
-    key = ids.normalize_reference(reference)
-    if not key:
-        return None
-    conn = session.connection()
-
-    def invoice() -> Target | None:
-        row = _BY_INVOICE.run(conn, {"key": key}).first()
-        return Target(row[1], row[0], row[2]) if row else None
-
-    def sale() -> Target | None:
-        row = _BY_SALE.run(conn, {"key": key}).first()
-        return Target(row[1], sale_pk=row[0]) if row else None
-
-    def customer() -> Target | None:
-        row = _BY_CUSTOMER.run(conn, {"key": key}).first()
-        return Target(row[0]) if row else None
-
-    if key.startswith("INV-"):
-        order = (invoice, sale, customer)
-    elif key.startswith("POS-"):
-        order = (sale, invoice, customer)
-    else:
-        order = (customer, invoice, sale)
-    for lookup in order:
-        if (found := lookup()) is not None:
-            return found
-    return None
-
-
-def match_payer(session: Session, msisdn_hash: str | None) -> Target | None:
-    """A known customer whose phone hashes to the payer's MSISDN hash."""
-    if not msisdn_hash:
-        return None
-    row = _BY_PHONE_HASH.run(session.connection(), {"hash": msisdn_hash}).first()
-    return Target(customer_pk=row[0]) if row else None
 
 
 def _invoice_for_sale(
@@ -150,14 +98,18 @@ def _lock_customers(
         if request.target is not None:
             by_customer.setdefault(request.target.customer_pk, []).append(request)
     customers = sorted(pk for pk in by_customer if pk is not None)
+    waiting: list[tuple[int, int]] = []  # customers with no sale: locked together
     for customer_pk in [*customers, None]:
-        for request in by_customer.get(customer_pk, []):
-            sale_pk = request.target.sale_pk if request.target else None
-            if sale_pk is not None and sale_pk not in sales:
+        requests_of = by_customer.get(customer_pk, [])
+        sale_pks = [r.target.sale_pk for r in requests_of if r.target and r.target.sale_pk]
+        if sale_pks or customer_pk is None:
+            posting.change_balances(session, waiting, now)
+            waiting = []
+        for sale_pk in sale_pks:
+            if sale_pk not in sales:
                 sales[sale_pk] = _invoice_for_sale(session, sale_pk, clock)
         if customer_pk is not None:
-            owed = -sum(r.amount_cents for r in by_customer[customer_pk])
-            posting.change_balance(session, customer_pk, owed, now)
+            waiting.append((customer_pk, -sum(r.amount_cents for r in requests_of)))
     return sales
 
 
