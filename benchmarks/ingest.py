@@ -638,7 +638,10 @@ def measure(backend: str, kind: str, url: str, refs: list[str], workdir: Path,
     log_errors = [
         line
         for line in lines
-        if any(w in line for w in ("Traceback", '"level": "error"', "ERROR", "failed"))
+        if any(
+            w in line
+            for w in ("Traceback", '"level": "error"', "ERROR", "failed", "redone", "warning")
+        )
     ]
     if kind == "pesadesk":
         problems, note = verify_pesadesk(url, load)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -130,3 +132,46 @@ def test_a_mixed_batch_places_each_payment_as_it_would_go_alone(
 
 def _hash(msisdn: str) -> str:
     return hashlib.sha256(msisdn.encode()).hexdigest()
+
+
+class _CountingPipeline(Pipeline):
+    """Counts batches that failed whole (a deadlock among them) before being redone."""
+
+    failed: list[str] = []
+
+    def _commit(self, prepared: Any) -> Any:
+        try:
+            return super()._commit(prepared)
+        except Exception as exc:
+            self.failed.append(repr(exc.__cause__ or exc)[:300])
+            raise
+
+
+def test_concurrent_batches_over_the_same_customers_never_deadlock(
+    client: TestClient, db: Database, settings: Settings, clock: FrozenClock
+) -> None:
+    """Four writers commit batches over the same customers at once (PostgreSQL takes
+    them in parallel): every batch commits first time, none is rolled back and redone."""
+    customers = [customer(client, f"Shop {n}") for n in range(10)]
+    refs = [invoice(client, c, 1_000_000)["invoice_id"] for c in customers for _ in range(3)]
+    pipeline = _CountingPipeline(db, settings, clock)
+    pipeline.failed = []
+    shuffled = random.Random(12)
+
+    def writer(n: int) -> None:
+        for batch in range(8):
+            picks = [shuffled.choice(refs) for _ in range(16)]
+            jobs = _batch(picks, f"W{n}B{batch}X")
+            pipeline.run(jobs)
+            for job in jobs:
+                assert job.future.result(timeout=30).error is None
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert pipeline.failed == []
+    with db.read() as session:
+        assert session.execute(select(func.count()).select_from(Payment)).scalar_one() == 512
+        assert verify(session).ok

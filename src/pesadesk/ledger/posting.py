@@ -132,7 +132,10 @@ def change_balance(session: Session, customer_pk: int, delta_cents: int, now: da
 
 # PostgreSQL locks the rows in the ORDER BY's order (the lock sits above the sort), so a
 # batch takes its customers' locks ascending, like every other path, in one round trip.
-_LOCK_CUSTOMERS = "SELECT id FROM customers WHERE id = ANY(%(ids)s) ORDER BY id FOR UPDATE"
+# NO KEY UPDATE is the lock an UPDATE of the balance takes: it leaves alone the KEY SHARE
+# locks that inserting payments and ledger legs for these customers holds (FOR UPDATE
+# would wait on other batches' and deadlock with them).
+_LOCK_CUSTOMERS = "SELECT id FROM customers WHERE id = ANY(%(ids)s) ORDER BY id FOR NO KEY UPDATE"
 _CHANGE_BALANCES = (
     "UPDATE customers SET balance_cents = balance_cents + u.delta, updated_at = %(now)s "
     "FROM unnest(CAST(%(ids)s AS integer[]), CAST(%(deltas)s AS bigint[])) AS u(id, delta) "
