@@ -628,6 +628,10 @@ class Result:
         return 1000 * values[rank]
 
 
+# Server log lines worth printing: errors, and warnings such as a batch rolled back.
+_NOTEWORTHY = ("Traceback", '"level": "error"', '"level": "warning"', "ERROR", "failed")
+
+
 def measure(backend: str, kind: str, url: str, refs: list[str], workdir: Path,
             args: argparse.Namespace) -> Result:  # fmt: skip
     pool = min(args.clients, 20)

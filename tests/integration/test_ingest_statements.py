@@ -137,7 +137,9 @@ def _hash(msisdn: str) -> str:
 class _CountingPipeline(Pipeline):
     """Counts batches that failed whole (a deadlock among them) before being redone."""
 
-    failed: list[str] = []
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.failed: list[str] = []
 
     def _commit(self, prepared: Any) -> Any:
         try:
@@ -155,7 +157,6 @@ def test_concurrent_batches_over_the_same_customers_never_deadlock(
     customers = [customer(client, f"Shop {n}") for n in range(10)]
     refs = [invoice(client, c, 1_000_000)["invoice_id"] for c in customers for _ in range(3)]
     pipeline = _CountingPipeline(db, settings, clock)
-    pipeline.failed = []
     shuffled = random.Random(12)
 
     def writer(n: int) -> None:
