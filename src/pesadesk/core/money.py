@@ -6,6 +6,7 @@ through `Decimal` so that no float ever takes part in arithmetic.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from pesadesk.core.errors import InvalidAmount, LossyAmount
@@ -14,6 +15,10 @@ CENTS = 100
 # Far above any real M-Pesa amount, far below what a 64-bit cents column holds: an amount
 # above it is refused as input, never left to overflow a column or a sum.
 MAX_CENTS = 10**14
+# How an amount is written, in a callback, a statement or a request: ASCII digits, an
+# optional sign and decimal point. `Decimal` alone would also take "1_000", "1e3" and
+# digits of other scripts, none of which Daraja sends.
+AMOUNT_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 
 def to_cents(value: object) -> int:
@@ -23,8 +28,10 @@ def to_cents(value: object) -> int:
     if isinstance(value, float):
         # JSON numbers decoded without parse_float=Decimal: go through their shortest repr.
         value = repr(value)
-    if isinstance(value, str):
+    elif isinstance(value, str):
         value = value.strip().replace(",", "")
+        if not AMOUNT_TEXT.fullmatch(value):
+            raise InvalidAmount(f"amount must be a number, got {value!r}")
     try:
         amount = Decimal(value)  # type: ignore[arg-type]
     except (InvalidOperation, TypeError, ValueError):

@@ -17,7 +17,7 @@ from pesadesk.shared.pages import PageRequest
 router = APIRouter(prefix="/api/payments", tags=["payments"])
 
 
-@router.get("", response_model=None)
+@router.get("", response_model=None, responses={200: {"content": {"text/csv": {}}}})
 async def list_payments(
     state: State,
     _: Viewer,
