@@ -211,7 +211,9 @@ FLOOR_SCHEMA = {
 # --------------------------------------------------------------------------- servers
 
 
-def serve(kind: str, url: str, port: int, pool_size: int, background: bool) -> None:
+def serve(
+    kind: str, url: str, port: int, pool_size: int, background: bool, threads: int | None
+) -> None:
     """The server subprocess: pesadesk as `pesadesk serve` builds it, or the floor.
 
     Without `background` the app's periodic tasks (recovery loop, outbox worker) are left
@@ -228,7 +230,10 @@ def serve(kind: str, url: str, port: int, pool_size: int, background: bool) -> N
 
         settings = Settings(database_url=url)
         configure_logging(json=settings.log_json)
-        app = create_app(settings, db=Database(settings.database_url), background=background)
+        app = create_app(
+            settings, db=Database(settings.database_url), background=background,
+            ingest_threads=threads,
+        )  # fmt: skip
     else:
         app = Floor(url, pool_size)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", workers=1)
@@ -255,19 +260,30 @@ class Server:
 
 @contextlib.contextmanager
 def running_servers(
-    kind: str, url: str, workdir: Path, pool_size: int, background: bool, count: int
+    kind: str,
+    url: str,
+    workdir: Path,
+    pool_size: int,
+    background: bool,
+    count: int,
+    threads: int | None = None,
 ) -> Iterator[list[Server]]:
     """`count` server processes on one database (stateless pesadesk scales out so)."""
     with contextlib.ExitStack() as stack:
         yield [
-            stack.enter_context(running_server(kind, url, workdir, pool_size, background))
+            stack.enter_context(running_server(kind, url, workdir, pool_size, background, threads))
             for _ in range(count)
         ]
 
 
 @contextlib.contextmanager
 def running_server(
-    kind: str, url: str, workdir: Path, pool_size: int, background: bool
+    kind: str,
+    url: str,
+    workdir: Path,
+    pool_size: int,
+    background: bool,
+    threads: int | None = None,
 ) -> Iterator[Server]:
     from pesadesk.testing import free_port
 
@@ -279,6 +295,8 @@ def running_server(
     command += ["--db-url", url, "--port", str(port), "--pool", str(pool_size)]
     if background:
         command.append("--background")
+    if threads:
+        command += ["--ingest-threads", str(threads)]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     server = Server(kind, process, port, log_path)
@@ -680,7 +698,9 @@ def measure(backend: str, kind: str, url: str, refs: list[str], workdir: Path,
         if args.profile and kind == "pesadesk"
         else None
     )
-    with running_servers(kind, url, workdir, pool, args.background, servers) as running:
+    with running_servers(
+        kind, url, workdir, pool, args.background, servers, args.ingest_threads
+    ) as running:
         load = _run_load(running, refs, clients, args, profile)
     lines = [line for server in running for line in server.log_lines()]
     log_errors = [
@@ -809,13 +829,18 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run pesadesk's periodic tasks too (its outbox worker may try to reach Daraja)",
     )
+    parser.add_argument(
+        "--ingest-threads",
+        type=int,
+        help="pesadesk's ingest writer threads (default: 1 on SQLite, 4 on PostgreSQL)",
+    )
     parser.add_argument("--serve", choices=["pesadesk", "floor"], help=argparse.SUPPRESS)
     parser.add_argument("--db-url", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--pool", type=int, default=16, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
-        serve(args.serve, args.db_url, args.port, args.pool, args.background)
+        serve(args.serve, args.db_url, args.port, args.pool, args.background, args.ingest_threads)
         return 0
     if args.seconds <= 0 or args.warmup < 0 or args.servers < 1:
         parser.error("--seconds > 0, --warmup >= 0, --servers >= 1")
