@@ -5,18 +5,20 @@
     │   ├── CustomerNotFound, InvoiceNotFound, SaleNotFound, PaymentNotFound,
     │   └── WebhookLogNotFound, ApiKeyNotFound
     ├── Conflict
-    │   ├── AlreadyAllocated, DuplicateCustomer, InvalidTransition
+    │   └── AlreadyAllocated, DuplicateCustomer, DuplicatePhone, InvalidTransition
     ├── InvalidInput
-    │   ├── InvalidPhone, LossyAmount, InvalidAmount, BadCursor
+    │   └── InvalidPhone, InvalidAmount (LossyAmount), BadCursor
     ├── NeedsReview
     ├── Unauthenticated
     ├── Forbidden
     ├── PayloadTooLarge
     ├── RateLimited
     └── StorageUnavailable
+        └── DatabaseBusy
 
-Each slice adds its own (`b2c.rules`, `stk.pay`, ...), and `pesadesk.daraja.errors`
-joins the tree too. The errors know nothing of HTTP: `api/problems.py` holds the one
+Each slice adds its own (`b2c.rules`, `stk.pay`, ...); `pesadesk.daraja.errors` and
+`pesadesk.config.ConfigError` (a settings file or value the desk cannot run with) join
+the tree too. The errors know nothing of HTTP: `api/problems.py` holds the one
 table from error to status.
 """
 
