@@ -7,6 +7,7 @@ parameters and hands each driver its own spelling (psycopg wants `%(name)s`).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -63,3 +64,35 @@ def insert_many(
         return
     marks = ", ".join("?" for _ in columns)
     conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", list(map(tuple, rows)))  # noqa: S608
+
+
+_MEMBER_OF = {
+    "postgresql": "= ANY(CAST(:{name} AS {kind}[]))",
+    "sqlite": "IN (SELECT value FROM json_each(:{name}))",
+}
+
+
+class ListSql:
+    """A statement taking whole lists as single parameters, so its text is the same for
+    any number of values (PostgreSQL prepares it once): write `column {name}` to test a
+    column against the list `name`; that becomes `= ANY(array)` on PostgreSQL and `IN`
+    a JSON list read by `json_each` on SQLite."""
+
+    def __init__(self, text: str, **lists: str) -> None:
+        self.lists = lists  # parameter name -> SQL type of its items
+        self.by_dialect = {
+            dialect: Sql(
+                text.format(
+                    **{name: spelling.format(name=name, kind=kind) for name, kind in lists.items()}
+                )
+            )
+            for dialect, spelling in _MEMBER_OF.items()
+        }
+
+    def run(self, conn: Connection, params: Mapping[str, Any]) -> Any:
+        dialect = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
+        values = dict(params)
+        for name in self.lists:
+            items = list(values[name])
+            values[name] = items if dialect == "postgresql" else json.dumps(items)
+        return self.by_dialect[dialect].run(conn, values)

@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from pesadesk.core.statuses import InvoiceStatus, invoice_status
-from pesadesk.db.sql import Sql, db_time, insert_many
+from pesadesk.db.sql import ListSql, Sql, db_time, insert_many
 from pesadesk.ledger import rules as ledger
 from pesadesk.receivables.rules import Allocation, OpenInvoice
 
@@ -204,19 +204,21 @@ def apply_to_invoices(
     return [(int(u["id"]), InvoiceStatus(u["status"])) for u in updates]
 
 
+_OPEN_INVOICES_OF = ListSql(
+    "SELECT customer_pk, id, amount_cents, amount_paid_cents FROM invoices "
+    "WHERE customer_pk {customers} AND status IN ('UNPAID', 'PARTIALLY_PAID') "
+    "ORDER BY customer_pk, created_at, id",
+    customers="integer",
+)
+
+
 def open_invoices_of(session: Session, customer_pks: Sequence[int]) -> dict[int, list[InvoiceDue]]:
     """Each customer's unpaid invoices, oldest first, in one query (read under their locks)."""
     found: dict[int, list[InvoiceDue]] = {pk: [] for pk in customer_pks}
     if not customer_pks:
         return found
-    marks = ", ".join(f":c{i}" for i in range(len(customer_pks)))
-    query = Sql(
-        "SELECT customer_pk, id, amount_cents, amount_paid_cents FROM invoices "  # noqa: S608 - marks only
-        f"WHERE customer_pk IN ({marks}) AND status IN ('UNPAID', 'PARTIALLY_PAID') "
-        "ORDER BY customer_pk, created_at, id"
-    )
-    params = {f"c{i}": pk for i, pk in enumerate(customer_pks)}
-    for customer, pk, amount, paid in query.run(conn_of(session), params):
+    rows = _OPEN_INVOICES_OF.run(conn_of(session), {"customers": list(customer_pks)})
+    for customer, pk, amount, paid in rows:
         if amount > paid:
             found[customer].append(InvoiceDue(pk, amount, paid))
     return found

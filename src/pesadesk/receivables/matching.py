@@ -1,22 +1,19 @@
 """What money that arrived is for: the account number a customer typed (an invoice,
 a POS sale or a customer id, in any case), else the customer whose phone paid.
 
-One payment or a batch: `match_many` answers a whole batch with two statements whose
-text does not depend on its size (keys passed as one array on PostgreSQL, one JSON
-list on SQLite), so the hot path's reads do not grow with the batch.
+One payment or a batch: `match_many` answers a whole batch with at most two statements
+whose text does not depend on its size (`ListSql`), so the hot path's reads do not grow
+with the batch.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from pesadesk.db.sql import Sql
+from pesadesk.db.sql import ListSql
 from pesadesk.shared import ids
 
 
@@ -37,25 +34,18 @@ class Payer:
     msisdn_hash: str | None
 
 
-_BY_KEYS = """
-    SELECT 'invoice', invoice_id, customer_pk, id, pos_sale_pk FROM invoices
-        WHERE invoice_id {keys}
-    UNION ALL SELECT 'sale', pos_id, customer_pk, NULL, id FROM pos_sales WHERE pos_id {keys}
-    UNION ALL SELECT 'customer', customer_id, id, NULL, NULL FROM customers
-        WHERE customer_id {keys}
-"""
-_BY_HASHES = (
-    "SELECT phone_hash, MIN(id) FROM customers WHERE phone_hash {hashes} GROUP BY phone_hash"
+_BY_KEYS = ListSql(
+    """SELECT 'invoice', invoice_id, customer_pk, id, pos_sale_pk FROM invoices
+           WHERE invoice_id {keys}
+       UNION ALL SELECT 'sale', pos_id, customer_pk, NULL, id FROM pos_sales WHERE pos_id {keys}
+       UNION ALL SELECT 'customer', customer_id, id, NULL, NULL FROM customers
+           WHERE customer_id {keys}""",
+    keys="text",
 )
-_IN_PG = "= ANY(CAST(:{name} AS text[]))"
-_IN_SQLITE = "IN (SELECT value FROM json_each(:{name}))"
-_QUERIES = {
-    dialect: (
-        Sql(_BY_KEYS.format(keys=spelling.format(name="keys"))),
-        Sql(_BY_HASHES.format(hashes=spelling.format(name="hashes"))),
-    )
-    for dialect, spelling in (("postgresql", _IN_PG), ("sqlite", _IN_SQLITE))
-}
+_BY_HASHES = ListSql(
+    "SELECT phone_hash, MIN(id) FROM customers WHERE phone_hash {hashes} GROUP BY phone_hash",
+    hashes="text",
+)
 
 # Which table a typed key is looked up in first: its prefix says what it most likely is.
 _PRECEDENCE = {
@@ -65,24 +55,13 @@ _PRECEDENCE = {
 _DEFAULT_PRECEDENCE = ("customer", "invoice", "sale")
 
 
-def _array(conn: Connection, values: Sequence[str]) -> Any:
-    return list(values) if conn.dialect.name == "postgresql" else json.dumps(list(values))
-
-
-def _queries(conn: Connection) -> tuple[Sql, Sql]:
-    return _QUERIES["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
-
-
 def match_many(session: Session, payers: Sequence[Payer]) -> list[Target | None]:
     """Each payer's target, in order (None: nothing matches; the money waits for a person)."""
     conn = session.connection()
-    by_keys, by_hashes = _queries(conn)
     keys = sorted({key for p in payers if (key := ids.normalize_reference(p.reference))})
     found: dict[tuple[str, str], Target] = {}
     if keys:
-        for kind, key, customer_pk, invoice_pk, sale_pk in by_keys.run(
-            conn, {"keys": _array(conn, keys)}
-        ):
+        for kind, key, customer_pk, invoice_pk, sale_pk in _BY_KEYS.run(conn, {"keys": keys}):
             found[(kind, key)] = Target(customer_pk, invoice_pk, sale_pk)
     targets: list[Target | None] = []
     for payer in payers:
@@ -93,7 +72,7 @@ def match_many(session: Session, payers: Sequence[Payer]) -> list[Target | None]
         {p.msisdn_hash for p, t in zip(payers, targets, strict=True) if t is None and p.msisdn_hash}
     )
     if hashes:
-        owners = dict(by_hashes.run(conn, {"hashes": _array(conn, hashes)}).all())
+        owners = dict(_BY_HASHES.run(conn, {"hashes": hashes}).all())
         targets = [
             t if t is not None or not p.msisdn_hash or p.msisdn_hash not in owners
             else Target(customer_pk=owners[p.msisdn_hash])
