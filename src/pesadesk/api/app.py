@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from pesadesk import __version__
-from pesadesk.api import problems
+from pesadesk.api import pages, problems
 from pesadesk.api.deps import AppState
 from pesadesk.api.guard import WebhookGuard
 from pesadesk.api.limits import BodyLimit
@@ -142,12 +142,15 @@ def create_app(
             yield
 
     state.metrics.watch_database(state.db)
-    app = FastAPI(title="pesadesk", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="pesadesk", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.add_middleware(BodyLimit, statement_limit=settings.reconciliation.max_statement_bytes)
     app.add_middleware(WebhookLane, state=state, guard=WebhookGuard(settings.security))
     app.add_middleware(RequestIdMiddleware)
     app.state.pesadesk = state
     problems.install(app)
+    pages.install(app)
     for module in ROUTERS:
         app.include_router(module.router)
     return app
