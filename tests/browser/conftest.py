@@ -50,6 +50,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call":
+        item.stash[FAILED] = report.failed
+    return report
+
+
+FAILED = pytest.StashKey[bool]()
+
+
 @dataclass
 class Shop:
     """A running desk and the keys of the people who use it."""
@@ -223,6 +234,10 @@ def open_page(
         return page
 
     yield opener
+    if request.node.stash.get(FAILED, False):
+        for number, (context, _) in enumerate(contexts):
+            for page in context.pages:
+                shot(page, f"FAILED-{request.node.name}-{number}")
     for context, watch in contexts:
         context.close()
         assert not watch.outside, f"requests to other origins: {watch.outside}"

@@ -47,11 +47,12 @@ function context(root, where) {
     params: where.params,
     query: where.query,
     can: (role) => ROLES.indexOf(me.role) >= ROLES.indexOf(role),
-    /** Register a live region and fill it once now. */
-    async live(el, load) {
+    /** Register a live region and start filling it (`region.ready` settles when the
+     *  first load is in), so the page's controls work while lists still load. */
+    live(el, load) {
       const region = new Live(el, load);
       lives.push(region);
-      await region.refresh(true);
+      region.ready = region.refresh(true);
       return region;
     },
     /** Keep a page's filters in the address without reloading the page. */

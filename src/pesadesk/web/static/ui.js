@@ -205,10 +205,19 @@ export class Live {
     return [...this.el.querySelectorAll("input, textarea, select")].some(dirty);
   }
 
+  /** Reload now (`force`: even while busy, after the person's own action). The answer
+   *  of the latest call wins, so a slow earlier load never overwrites a newer one. */
   async refresh(force = false) {
     if (!force && this.busy()) return false;
-    const content = await this.load();
-    if (!force && this.busy()) return false;
+    const mine = (this.calls = (this.calls || 0) + 1);
+    let content;
+    try {
+      content = await this.load();
+    } catch (error) {
+      if (!force || mine !== this.calls) return false;  // a tick's failure: try again later
+      content = h("p", { class: "status error", role: "alert" }, error.message || String(error));
+    }
+    if (mine !== this.calls || (!force && this.busy())) return false;
     const active = document.activeElement;
     const key = active && this.el.contains(active) ? active.dataset.focus : null;
     this.el.replaceChildren(...[content].flat());

@@ -20,6 +20,11 @@ function state(l) {
   return pill("ok", "processed");
 }
 
+/** An error as a person reads it: without the internal error class in front. */
+function plain(error) {
+  return error ? String(error).replace(/^[A-Z][A-Za-z]+: /, "") : "";
+}
+
 function pretty(raw) {
   try { return JSON.stringify(JSON.parse(raw), null, 2); } catch { return raw; }
 }
@@ -37,15 +42,22 @@ export async function render(ctx) {
   const rerun = (l) => action("Re-run", status, async () => {
     const answer = await api(`/api/webhooks/logs/${l.id}/reprocess`, { method: "POST" });
     const after = answer.log || {};
+    const problem = plain(after.error);
     let words;
-    if (!answer.reprocessed) words = `Callback #${l.id} was already processed; nothing to do.`;
-    else if (after.error && !after.processed) words = `Callback #${l.id} re-run: still failing (${after.error}).`;
-    else if (after.flagged) words = `Callback #${l.id} re-run: flagged for a person (${after.error || "see the log"}).`;
-    else words = `Callback #${l.id} re-run: processed.`;
-    status.say(words, after.processed && !after.flagged ? "ok" : "error");
+    let kind = "error";
+    if (after.flagged || (after.error && !after.processed)) {
+      words = `Callback #${l.id} re-run: it still needs a person${problem ? ` (${problem})` : ""}.`;
+    } else if (answer.reprocessed) {
+      words = `Callback #${l.id} re-run: processed.`;
+      kind = "ok";
+    } else {
+      words = `Callback #${l.id} was already processed; nothing to do.`;
+      kind = "ok";
+    }
+    status.say(words, kind);
     await region.refresh(true);
   }, { dataset: { focus: `rerun-${l.id}` } });
-  region = await ctx.live(list, async () => {
+  region = ctx.live(list, async () => {
     const rows = (await api(`/api/webhooks/logs${query({ source: source.value, ...(STATE_QUERY[which.value] || {}), limit: 100 })}`)).data;
     return table({
       label: "Callbacks",
@@ -58,7 +70,7 @@ export async function render(ctx) {
         { label: "Kind", value: (l) => (SOURCES.find(([v]) => v === l.source) || [l.source, l.source])[1] },
         { label: "M-Pesa id", value: (l) => h("span", { class: "mono" }, l.external_id || "") },
         { label: "State", value: state },
-        { label: "Problem", value: (l) => l.error || "" },
+        { label: "Problem", value: (l) => plain(l.error) },
         { label: "Body", value: (l) => h("details", {}, h("summary", {}, "Show"), h("pre", { class: "raw" }, pretty(l.raw_payload))) },
         ...(ctx.can("admin") ? [{ label: "Action", value: (l) => (!l.processed || l.flagged ? rerun(l) : "") }] : []),
       ],

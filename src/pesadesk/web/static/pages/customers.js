@@ -43,14 +43,14 @@ async function renderList(ctx) {
   const finder = h("form", { class: "toolbar", role: "search", "aria-label": "Find customers" },
     h("div", { class: "grow" }, field("Search", search)[0]), h("button", { type: "submit" }, "Find"));
   let region = null;
-  const header = h("div", { class: "toolbar" }, h("h1", { class: "grow" }, "Customers"));
+  const header = h("div", { class: "toolbar head" }, h("h1", { class: "grow" }, "Customers"));
   const box = h("div", { "data-form": "", hidden: true });
   if (ctx.can("operator")) {
     box.append(section("New customer", customerForm(status, () => region.refresh(true))));
     header.append(h("button", { type: "button", class: "quiet", onclick: () => { box.hidden = false; box.querySelector("input").focus(); } }, "New customer"));
   }
   root.append(header, status, box, section("Find a customer", finder), section("Customers", list));
-  region = await ctx.live(list, async () => table({
+  region = ctx.live(list, async () => table({
     label: "Customers",
     rows: await listCustomers(ctx, search.defaultValue.trim()),
     rowKey: (c) => c.customer_id,
@@ -108,16 +108,16 @@ async function renderOne(ctx, id) {
   const first = await api(`/api/customers/${encodeURIComponent(id)}`);
   const [button, box] = newInvoice(ctx, status, reload, first.customer_id);
   root.append(h("p", {}, link("#/customers", "← All customers")),
-    h("div", { class: "toolbar" }, h("h1", { class: "grow" }, first.name), button), status, box, facts,
+    h("div", { class: "toolbar head" }, h("h1", { class: "grow" }, first.name), button), status, box, facts,
     section("Statement of account", lines));
-  factsRegion = await ctx.live(facts, async () => {
+  factsRegion = ctx.live(facts, async () => {
     const c = await api(`/api/customers/${encodeURIComponent(id)}`);
     return section("Account", dl([
       ["Customer id", c.customer_id], ["Phone", phone(c.phone)], ["Balance", owes(c)], ["Customer since", when(c.created_at)],
       ["Pays to", `Paybill account number ${c.customer_id}`],
     ]));
   });
-  linesRegion = await ctx.live(lines, () => statement(ctx, id));
+  linesRegion = ctx.live(lines, () => statement(ctx, id));
 }
 
 export async function render(ctx) {

@@ -71,9 +71,9 @@ export async function render(ctx) {
   let region = null;
   const [button, box] = newInvoice(ctx, status, () => region.refresh(true));
   const wanted = (ctx.query.get("q") || "").toUpperCase();
-  root.append(h("div", { class: "toolbar" }, h("h1", { class: "grow" }, "Invoices"), button), status, box,
+  root.append(h("div", { class: "toolbar head" }, h("h1", { class: "grow" }, "Invoices"), button), status, box,
     section("Invoices", h("div", { class: "toolbar" }, field("Status", filter)[0]), list));
-  region = await ctx.live(list, async () => {
+  region = ctx.live(list, async () => {
     const rows = (await api(`/api/invoices${query({ status: filter.value, limit: 200 })}`)).data;
     return invoiceTable(wanted ? rows.filter((i) => i.invoice_id === wanted) : rows);
   });

@@ -67,7 +67,7 @@ export async function render(ctx) {
   let region = null;
   const reload = () => region.refresh(true);
   const formBox = h("div", { "data-form": "", hidden: true });
-  const header = h("div", { class: "toolbar" }, h("h1", { class: "grow" }, "Orders"));
+  const header = h("div", { class: "toolbar head" }, h("h1", { class: "grow" }, "Orders"));
   if (ctx.can("operator")) {
     formBox.append(section("New order", newOrderForm(status, reload)));
     header.append(h("button", {
@@ -97,7 +97,7 @@ export async function render(ctx) {
     if (["pending", "confirmed", "preparing"].includes(order.status)) buttons.push(move(order, "cancelled", "Cancel order"));
     return h("div", { class: "actions-cell" }, buttons);
   };
-  region = await ctx.live(list, async () => {
+  region = ctx.live(list, async () => {
     const orders = (await api(`/api/orders${query({ status: filter.value, limit: 100 })}`)).data;
     return table({
       label: "Orders",

@@ -31,7 +31,7 @@ export async function render(ctx) {
     h("h1", {}, "Overview"),
     section("Today", h("p", { class: "lead" }, `East Africa Time, ${eatDay()}`), today),
     section("Takings", h("div", { class: "toolbar" }, periodField), charts),
-    h("div", { class: "todo-wrap" }, status),
+    status,
     h("section", { class: "card todo", "aria-labelledby": "to-place" },
       h("h2", { id: "to-place" }, "Money to place"),
       h("p", { class: "lead" }, "Paybill payments whose account number matched no invoice, sale or customer. Put each on the right one."),
@@ -42,8 +42,8 @@ export async function render(ctx) {
       review),
   );
   const day = eatDay();
-  await ctx.live(today, async () => numbers(await api(`/api/stats${query({ from: day, to: day })}`)));
-  const chartRegion = await ctx.live(charts, async () => {
+  ctx.live(today, async () => numbers(await api(`/api/stats${query({ from: day, to: day })}`)));
+  const chartRegion = ctx.live(charts, async () => {
     const days = Number(period.value);
     const from = eatDay(-(days - 1));
     const rows = (await api(`/api/stats/daily${query({ from, to: day })}`)).data;
@@ -60,6 +60,6 @@ export async function render(ctx) {
   const reloadAll = async () => {
     await Promise.all([places.refresh(true), reviews.refresh(true)]);
   };
-  places = await ctx.live(toPlace, async () => placeForm(ctx, status, reloadAll));
-  reviews = await ctx.live(review, async () => reviewList(ctx, status, reloadAll));
+  places = ctx.live(toPlace, async () => placeForm(ctx, status, reloadAll));
+  reviews = ctx.live(review, async () => reviewList(ctx, status, reloadAll));
 }

@@ -104,13 +104,14 @@ export async function render(ctx, paymentId) {
     return refundTable(ctx, rows, status, () => refundsRegion.refresh(true));
   };
   root.append(h("p", {}, link("#/payments", "← All payments")), h("h1", {}, `Payment ${p.receipt || p.id}`), status, top);
-  const topRegion = await ctx.live(top, async () => section("Details", summary(await api(`/api/payments/${encodeURIComponent(p.id)}`))));
+  const topRegion = ctx.live(top, async () => section("Details", summary(await api(`/api/payments/${encodeURIComponent(p.id)}`))));
   if (p.needs_review) {
     root.append(section("Needs a look", h("p", {}, reviewWords(p)),
       ctx.can("admin") ? closeReviewForm(p, status, async () => { await topRegion.refresh(true); }) : h("p", { class: "lead" }, "An admin closes reviews.")));
   }
   root.append(section("Refunds", refundsBox, formBox));
-  refundsRegion = await ctx.live(refundsBox, loadRefunds);
+  refundsRegion = ctx.live(refundsBox, loadRefunds);
+  await refundsRegion.ready;  // the form offers what is left to refund
   if (ctx.can("operator") && REFUNDABLE.has(p.status)) {
     formBox.append(h("h3", {}, "Refund part or all of it"),
       refundForm(p, refunded, status, async () => { await refundsRegion.refresh(true); await topRegion.refresh(true); }));
@@ -118,6 +119,6 @@ export async function render(ctx, paymentId) {
   const legs = h("div");
   const hooks = h("div");
   root.append(section("Ledger", legs), section("Raw callbacks", hooks));
-  await ctx.live(legs, () => ledger(ctx, p));
+  ctx.live(legs, () => ledger(ctx, p));
   hooks.append(await callbacks(ctx, p));
 }

@@ -49,7 +49,7 @@ export async function render(ctx) {
     field("From", from)[0], field("To", to)[0], h("button", { type: "submit" }, "Find"));
   const listBox = h("div", { class: "results" });
   const exportButton = h("button", { type: "button", class: "quiet" }, "Export CSV");
-  root.append(h("div", { class: "toolbar" }, h("h1", { class: "grow" }, "Payments"), exportButton), status,
+  root.append(h("div", { class: "toolbar head" }, h("h1", { class: "grow" }, "Payments"), exportButton), status,
     section("Find a payment", filters), section("Payments", listBox));
 
   const values = () => ({
@@ -87,7 +87,7 @@ export async function render(ctx) {
       h("div", { class: "pager" }, prev, next, h("span", {}, shown)),
     ];
   };
-  region = await ctx.live(listBox, async () => {
+  region = ctx.live(listBox, async () => {
     // Live updates only on the first page: later pages stay as the person left them.
     if (cursors.length > 1 && region) return [...listBox.childNodes];
     return load();

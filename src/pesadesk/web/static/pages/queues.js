@@ -38,9 +38,9 @@ export async function placeForm(ctx, status, reload) {
       const target = String(data.get("target")).trim();
       const body = target.toUpperCase().startsWith("INV-") ? { invoice_id: target } : { customer_id: target };
       await api(`/api/payments/${encodeURIComponent(p.id)}/allocate`, { method: "POST", body });
-      status.say(`${kes(p.amount)} (${p.receipt}) placed on ${target}.`);
       input.value = "";
       await reload();
+      status.say(`${kes(p.amount)} (${p.receipt}) placed on ${target}.`);
     });
   };
   const list = table({
@@ -75,9 +75,9 @@ export function closeReviewForm(p, status, reload) {
   const form = h("form", { class: "inline" }, input, h("button", { type: "submit", dataset: { focus: `review-${p.id}` } }, "Close review"));
   return onSubmit(form, status, async (data) => {
     await api(`/api/payments/${encodeURIComponent(p.id)}/review`, { method: "POST", body: { note: String(data.get("note")).trim() } });
-    status.say(`Review of ${p.receipt || p.id} closed.`);
     input.value = "";
     await reload();
+    status.say(`Review of ${p.receipt || p.id} closed.`);
   });
 }
 

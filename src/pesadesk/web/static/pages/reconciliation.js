@@ -30,7 +30,7 @@ async function renderList(ctx) {
     root.append(section("Upload a statement", uploadForm(status, (report) => { location.hash = `#/reconciliation/${report.id}`; })));
   }
   root.append(section("Statements read", list));
-  await ctx.live(list, async () => table({
+  ctx.live(list, async () => table({
     label: "Statements read",
     rows: (await api(`/api/reconciliation/statements${query({ limit: 50 })}`)).data,
     empty: "No statement uploaded yet.",

@@ -58,9 +58,9 @@ export async function render(ctx) {
   let waitingRegion = null;
   let historyRegion = null;
   const reload = async () => { await waitingRegion.refresh(true); await historyRegion.refresh(true); };
-  waitingRegion = await ctx.live(waiting, async () =>
+  waitingRegion = ctx.live(waiting, async () =>
     refundTable(ctx, (await api(`/api/refunds${query({ status: "pending_approval", limit: 100 })}`)).data, status, reload));
-  historyRegion = await ctx.live(history, async () =>
+  historyRegion = ctx.live(history, async () =>
     refundTable(ctx, (await api(`/api/refunds${query({ status: filter.value, limit: 100 })}`)).data, status, reload, { actions: false }));
   filter.addEventListener("change", () => {
     for (const opt of filter.options) opt.defaultSelected = opt.selected;

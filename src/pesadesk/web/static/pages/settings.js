@@ -122,14 +122,14 @@ export async function render(ctx) {
   root.append(h("h1", {}, "Settings"), status,
     section("API keys", h("p", { class: "lead" }, "One key per person or script. A refund above the threshold needs an admin key of a different owner to approve it."),
       keyForm(ctx, status, keyShown, () => keyRegion.refresh(true)), keyShown, keyList));
-  keyRegion = await ctx.live(keyList, () => keys(ctx, status, () => keyRegion.refresh(true)));
+  keyRegion = ctx.live(keyList, () => keys(ctx, status, () => keyRegion.refresh(true)));
   if (ctx.server.has("GET", "/api/webhook-endpoints")) {
     const list = h("div");
     const shown = h("div");
     let region = null;
     root.append(section("Webhook endpoints", h("p", { class: "lead" }, "Your own systems, told of every payment and refund by signed webhooks."),
       endpointForm(status, shown, () => region.refresh(true)), shown, list));
-    region = await ctx.live(list, () => endpoints(status, () => region.refresh(true)));
+    region = ctx.live(list, () => endpoints(status, () => region.refresh(true)));
   } else {
     root.append(section("Webhook endpoints", h("p", { class: "lead" },
       "Signed webhooks to your own systems come with a later version of pesadesk; they will be set up here.")));

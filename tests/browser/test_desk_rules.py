@@ -1,0 +1,155 @@
+"""The rules every page keeps: a viewer sees no button it may not press, a 390 px phone
+needs no sideways scrolling, live updates never disturb what a person types, and the
+pages and API docs work offline behind strict security headers."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+from playwright.sync_api import expect
+
+from tests.browser.conftest import Shop, go, shot
+
+PAGES = [
+    "Overview", "Orders", "Payments", "Customers", "Invoices", "Refunds",
+    "Reconciliation", "Callbacks",
+]  # fmt: skip
+MONEY_BUTTONS = [
+    "New order", "Send M-Pesa prompt", "Refund", "Approve", "Reject", "Place payment",
+    "Close review", "Re-run", "Upload statement", "Import missing", "New invoice",
+    "New customer", "Create key", "Revoke",
+]  # fmt: skip
+
+
+def open_payment(page: Any, shop: Shop) -> None:
+    """Open the newest completed payment's page from the Payments list."""
+    go(page, "Payments")
+    page.get_by_label("Status").select_option("completed")
+    first = page.get_by_role("table", name="Payments").locator("tbody tr").first
+    first.get_by_role("link").click()
+    page.get_by_role("heading", level=1, name=re.compile("^Payment ")).wait_for()
+
+
+def test_viewer_sees_no_controls_it_may_not_use(open_page: Any, shop: Shop) -> None:
+    """A viewer walks every page and finds no button that would answer 403, and no Settings."""
+    shop.paid_order(300)
+    shop.c2b("SKB2VIEW01", "150.00", "nobody-here")
+    refund = shop.api.post(
+        f"/api/payments/{shop.paid_order(6200)['id']}/refund", json={"amount": 6000}
+    )
+    assert refund.json()["status"] == "pending_approval"
+    page = open_page(who="viewer")
+    nav = page.get_by_role("navigation", name="Main")
+    assert nav.get_by_role("link", name="Settings").count() == 0
+    for name in PAGES:
+        go(page, name)
+        page.wait_for_load_state("networkidle")
+        for button in MONEY_BUTTONS:
+            assert page.get_by_role("button", name=button, exact=True).count() == 0, (name, button)
+    go(page, "Refunds")
+    waiting = page.get_by_role("region", name="Waiting for approval")
+    waiting.get_by_text("Waits for an admin.").first.wait_for()
+    open_payment(page, shop)
+    page.wait_for_load_state("networkidle")
+    for button in MONEY_BUTTONS:
+        assert page.get_by_role("button", name=button, exact=True).count() == 0, button
+    go(page, "Overview")
+    todo = page.get_by_role("region", name="Money to place")
+    todo.get_by_text("SKB2VIEW01").wait_for()  # the viewer still sees the work waiting
+    shot(page, "viewer-overview")
+
+
+def test_operator_sees_no_admin_controls(open_page: Any, shop: Shop) -> None:
+    """An operator can sell and ask refunds but is shown no approval, re-run or upload."""
+    page = open_page(who="otieno")
+    go(page, "Orders")
+    page.get_by_role("button", name="New order").wait_for()
+    for name in ("Refunds", "Reconciliation", "Callbacks"):
+        go(page, name)
+        page.wait_for_load_state("networkidle")
+        for button in ("Approve", "Reject", "Re-run", "Upload statement", "Import missing"):
+            assert page.get_by_role("button", name=button, exact=True).count() == 0, (name, button)
+    nav = page.get_by_role("navigation", name="Main")
+    assert nav.get_by_role("link", name="Settings").count() == 0
+
+
+def test_every_page_fits_a_phone(open_page: Any, shop: Shop) -> None:
+    """At 390 px wide no page scrolls sideways, tables included."""
+    shop.c2b("SKB3PHONE1", "975.00", "walk-in")
+    page = open_page(width=390)
+    for name in PAGES:
+        go(page, name)
+        page.wait_for_load_state("networkidle")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{name} is {width} px wide"
+        shot(page, name.lower())
+    open_payment(page, shop)
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "payment")
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("heading", level=1, name="Settings").wait_for()
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "settings")
+
+
+def test_live_refresh_never_disturbs_typing(open_page: Any, shop: Shop) -> None:
+    """While a person types in Place payment, refreshes leave the text and focus alone,
+    and the rest of the page still updates."""
+    shop.c2b("SKB4LIVE01", "430.00", "who-knows")
+    page = open_page(refresh_ms=300)
+    todo = page.get_by_role("region", name="Money to place")
+    box = todo.get_by_label("Place SKB4LIVE01 on (invoice or customer)")
+    box.click()
+    box.type("CUST-0")
+    before = page.get_by_role("region", name="Today").locator("dd").first.inner_text()
+    shop.c2b("SKB4LIVE02", "1111.00", "another-stranger")
+    expect(page.get_by_role("region", name="Today").locator("dd").first).not_to_have_text(
+        before, timeout=5000
+    )
+    assert box.input_value() == "CUST-0"
+    assert box.evaluate("el => el === document.activeElement")
+    assert todo.get_by_text("SKB4LIVE02").count() == 0  # that list waits for the person
+    box.type("02")
+    todo.get_by_role("row").filter(has_text="SKB4LIVE01").get_by_role(
+        "button", name="Place payment"
+    ).click()
+    page.get_by_role("status").filter(has_text="placed on CUST-002").wait_for()
+    todo.get_by_text("SKB4LIVE02").wait_for()  # and refreshes once the person is done
+
+
+def test_pages_carry_security_headers(shop: Shop) -> None:
+    """HTML answers forbid outside origins, inline script and framing; files are nosniff."""
+    with httpx.Client(base_url=shop.url) as client:
+        for path in ("/", "/docs", "/redoc"):
+            answer = client.get(path)
+            assert answer.status_code == 200, path
+            csp = answer.headers["content-security-policy"]
+            rules = dict(part.strip().split(" ", 1) for part in csp.split(";"))
+            assert rules["frame-ancestors"] == "'none'"
+            assert rules["script-src"] == "'self'"  # no inline script, no outside origin
+            assert rules["default-src"] == "'self'"
+            assert not re.search(r"https?:|\*", csp), csp
+            assert answer.headers["x-content-type-options"] == "nosniff"
+            assert answer.headers["referrer-policy"] == "no-referrer"
+            assert not re.search(r"(src|href)=\"(https?:)?//", answer.text), path
+        script = client.get("/static/app.js")
+        assert script.status_code == 200
+        assert script.headers["x-content-type-options"] == "nosniff"
+        assert "javascript" in script.headers["content-type"]
+
+
+def test_api_docs_work_offline(open_page: Any, shop: Shop) -> None:
+    """Swagger UI at /docs and ReDoc at /redoc render the API from pesadesk's own files."""
+    page = open_page(who=None)
+    page.goto(shop.url + "/docs")
+    page.get_by_role("heading", name=re.compile("pesadesk")).first.wait_for()
+    page.get_by_text("/api/payments/{payment_id}/refund").first.wait_for()
+    shot(page, "docs")
+    page.goto(shop.url + "/redoc")
+    page.get_by_role("heading", name=re.compile("pesadesk")).first.wait_for()
+    page.get_by_text("/api/payments/{payment_id}/refund").first.wait_for(state="attached")
+    shot(page, "redoc")
