@@ -4,7 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: demo serve test test-pg lint format bench clean
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: demo serve test test-pg test-browser browser lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +29,14 @@ serve: $(VENV)/.installed  ## install and run the service with ./config.yaml
 test: $(VENV)/.installed-test  ## install the test tools and run every test
 	$(BIN)/python -m pytest
 
-test-pg: $(VENV)/.installed-test  ## the same suite, PostgreSQL included
-	PESADESK_TEST_PG_URL=$(PG_URL) $(BIN)/python -m pytest
+test-pg: $(VENV)/.installed-test  ## the same suite, PostgreSQL included (the browser tests run on SQLite only, in `make test`)
+	PESADESK_TEST_PG_URL=$(PG_URL) $(BIN)/python -m pytest -m "not browser"
+
+test-browser: $(VENV)/.installed-test  ## only the dashboard tests in Chromium (screenshots in artifacts/screenshots/)
+	$(BIN)/python -m pytest -m browser
+
+browser:  ## install Debian's Chromium for the browser tests when it is missing (needs root)
+	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 lint: $(VENV)/.installed-test  ## ruff and mypy, as CI runs them
 	$(BIN)/ruff check .

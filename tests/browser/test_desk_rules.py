@@ -23,18 +23,21 @@ MONEY_BUTTONS = [
 ]  # fmt: skip
 
 
-def open_payment(page: Any, shop: Shop) -> None:
-    """Open the newest completed payment's page from the Payments list."""
+def open_payment(page: Any, receipt: str) -> None:
+    """Find a payment by its receipt on Payments and open its page."""
     go(page, "Payments")
-    page.get_by_label("Status").select_option("completed")
-    first = page.get_by_role("table", name="Payments").locator("tbody tr").first
-    first.get_by_role("link").click()
-    page.get_by_role("heading", level=1, name=re.compile("^Payment ")).wait_for()
+    page.get_by_role("searchbox", name="Search").fill(receipt)
+    page.get_by_role("button", name="Find").click()
+    results = page.get_by_role("table", name="Payments")
+    expect(results.locator("tbody tr")).to_have_count(1)
+    results.get_by_role("link", name=receipt).click()
+    page.get_by_role("heading", level=1, name=f"Payment {receipt}").wait_for()
+    page.get_by_role("region", name="Raw callbacks").wait_for()
 
 
 def test_viewer_sees_no_controls_it_may_not_use(open_page: Any, shop: Shop) -> None:
     """A viewer walks every page and finds no button that would answer 403, and no Settings."""
-    shop.paid_order(300)
+    paid = shop.paid_order(300)
     shop.c2b("SKB2VIEW01", "150.00", "nobody-here")
     refund = shop.api.post(
         f"/api/payments/{shop.paid_order(6200)['id']}/refund", json={"amount": 6000}
@@ -51,7 +54,7 @@ def test_viewer_sees_no_controls_it_may_not_use(open_page: Any, shop: Shop) -> N
     go(page, "Refunds")
     waiting = page.get_by_role("region", name="Waiting for approval")
     waiting.get_by_text("Waits for an admin.").first.wait_for()
-    open_payment(page, shop)
+    open_payment(page, paid["receipt"])
     page.wait_for_load_state("networkidle")
     for button in MONEY_BUTTONS:
         assert page.get_by_role("button", name=button, exact=True).count() == 0, button
@@ -78,6 +81,7 @@ def test_operator_sees_no_admin_controls(open_page: Any, shop: Shop) -> None:
 def test_every_page_fits_a_phone(open_page: Any, shop: Shop) -> None:
     """At 390 px wide no page scrolls sideways, tables included."""
     shop.c2b("SKB3PHONE1", "975.00", "walk-in")
+    paid = shop.paid_order(640)
     page = open_page(width=390)
     for name in PAGES:
         go(page, name)
@@ -85,7 +89,7 @@ def test_every_page_fits_a_phone(open_page: Any, shop: Shop) -> None:
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{name} is {width} px wide"
         shot(page, name.lower())
-    open_payment(page, shop)
+    open_payment(page, paid["receipt"])
     page.wait_for_load_state("networkidle")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shot(page, "payment")

@@ -5,7 +5,8 @@
 import { h, kes, shortDay, table, uid } from "./ui.js";
 
 const NS = "http://www.w3.org/2000/svg";
-const W = 640;
+// Drawn for the screen at hand so that labels keep a readable size on a phone.
+let W = 640;
 const H = 220;
 const PAD = { left: 64, right: 8, top: 12, bottom: 28 };
 
@@ -48,8 +49,13 @@ function xLabels(days, step) {
     ? text(PAD.left + step * (i + 0.5), H - 8, shortDay(d.date), "middle") : null);
 }
 
+function fit() {
+  W = window.innerWidth < 640 ? 360 : 640;
+}
+
 /** Bars of money received per day (STK and C2B stacked), refunds drawn below zero. */
 export function takingsChart(days) {
+  fit();
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
   const rows = days.map((d) => ({ ...d, s: cents(d.stk), c: cents(d.c2b), r: cents(d.refunded) }));
@@ -59,7 +65,7 @@ export function takingsChart(days) {
   const zero = PAD.top + top * scale;
   const step = plotW / Math.max(1, rows.length);
   const bar = Math.max(2, step * 0.7);
-  const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, class: "plot", preserveAspectRatio: "none" });
+  const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, class: "plot" });
   svg.append(s("line", { x1: PAD.left, x2: W - PAD.right, y1: zero, y2: zero, class: "axis" }));
   for (const value of [top, top / 2, ...(bottom ? [-bottom] : [])]) {
     const y = zero - value * scale;
@@ -94,11 +100,12 @@ export function takingsChart(days) {
 
 /** The share of payment attempts each day that brought money in. */
 export function successChart(days) {
+  fit();
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
   const step = plotW / Math.max(1, days.length);
   const y = (rate) => PAD.top + plotH * (1 - rate);
-  const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, class: "plot", preserveAspectRatio: "none" });
+  const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, class: "plot" });
   for (const rate of [0, 0.5, 1]) {
     svg.append(s("line", { x1: PAD.left, x2: W - PAD.right, y1: y(rate), y2: y(rate), class: rate ? "gridline" : "axis" }));
     svg.append(text(PAD.left - 6, y(rate) + 4, `${rate * 100}%`));

@@ -3,7 +3,7 @@
 
 import { api, query } from "../api.js";
 import { fillDays, successChart, takingsChart } from "../charts.js";
-import { eatDay, h, kes, section, select, field, statusLine } from "../ui.js";
+import { eatDay, h, shortDay, kes, section, select, field, statusLine } from "../ui.js";
 import { placeForm, reviewList } from "./queues.js";
 
 function numbers(stats) {
@@ -29,7 +29,7 @@ export async function render(ctx) {
   const review = h("div");
   root.append(
     h("h1", {}, "Overview"),
-    section("Today", h("p", { class: "lead" }, `East Africa Time, ${eatDay()}`), today),
+    section("Today", h("p", { class: "lead" }, `${shortDay(eatDay())} ${eatDay().slice(0, 4)}, East Africa Time`), today),
     section("Takings", h("div", { class: "toolbar" }, periodField), charts),
     status,
     h("section", { class: "card todo", "aria-labelledby": "to-place" },
