@@ -44,6 +44,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 EAT = timedelta(hours=3)
 
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/browser/" in str(item.path).replace(os.sep, "/"):
@@ -97,8 +98,9 @@ class Shop:
         started = self.api.post(f"/api/orders/{order['id']}/pay", json={}).json()
         pid = started["payment_id"]
         return wait_until(
-            lambda: (p := self.api.get(f"/api/payments/{pid}").json())["status"] == "completed"
-            and p,
+            lambda: (
+                (p := self.api.get(f"/api/payments/{pid}").json())["status"] == "completed" and p
+            ),
             what=f"payment {pid} completed",
         )
 

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import Shop, go, login, shot, wait_until
 
-STATEMENT = Path(__file__).resolve().parents[1] / "fixtures" / "statements" / "org-portal-sample.csv"
+STATEMENT = Path(__file__).resolve().parents[1] / "fixtures/statements/org-portal-sample.csv"
 
 
 def eat_today() -> str:

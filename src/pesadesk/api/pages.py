@@ -27,7 +27,9 @@ _COMMON = (
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 DASHBOARD_CSP = f"{_COMMON}; script-src 'self'; style-src 'self'"
-DOCS_CSP = f"{_COMMON}; script-src 'self'; style-src 'self' 'unsafe-inline'; worker-src 'self' blob:"
+DOCS_CSP = (
+    f"{_COMMON}; script-src 'self'; style-src 'self' 'unsafe-inline'; worker-src 'self' blob:"
+)
 
 _DOCS_PATHS = ("/docs", "/redoc")
 
