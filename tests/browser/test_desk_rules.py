@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import httpx
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Shop, go, shot
@@ -123,27 +122,6 @@ def test_live_refresh_never_disturbs_typing(open_page: Any, shop: Shop) -> None:
     ).click()
     page.get_by_role("status").filter(has_text="placed on CUST-002").wait_for()
     todo.get_by_text("SKB4LIVE02").wait_for()  # and refreshes once the person is done
-
-
-def test_pages_carry_security_headers(shop: Shop) -> None:
-    """HTML answers forbid outside origins, inline script and framing; files are nosniff."""
-    with httpx.Client(base_url=shop.url) as client:
-        for path in ("/", "/docs", "/redoc"):
-            answer = client.get(path)
-            assert answer.status_code == 200, path
-            csp = answer.headers["content-security-policy"]
-            rules = dict(part.strip().split(" ", 1) for part in csp.split(";"))
-            assert rules["frame-ancestors"] == "'none'"
-            assert rules["script-src"] == "'self'"  # no inline script, no outside origin
-            assert rules["default-src"] == "'self'"
-            assert not re.search(r"https?:|\*", csp), csp
-            assert answer.headers["x-content-type-options"] == "nosniff"
-            assert answer.headers["referrer-policy"] == "no-referrer"
-            assert not re.search(r"(src|href)=\"(https?:)?//", answer.text), path
-        script = client.get("/static/app.js")
-        assert script.status_code == 200
-        assert script.headers["x-content-type-options"] == "nosniff"
-        assert "javascript" in script.headers["content-type"]
 
 
 def test_api_docs_work_offline(open_page: Any, shop: Shop) -> None:

@@ -35,7 +35,7 @@ export function invoiceForm(status, onCreated, customerId = null) {
 
 /** A hidden New invoice form and the button that opens it (operators only). */
 export function newInvoice(ctx, status, onCreated, customerId = null) {
-  if (!ctx.can("operator")) return [null, null];
+  if (!ctx.can("operator")) return [null, ""];
   const box = h("div", { "data-form": "", hidden: true }, section("New invoice", invoiceForm(status, onCreated, customerId)));
   const button = h("button", {
     type: "button",
@@ -71,7 +71,7 @@ export async function render(ctx) {
   let region = null;
   const [button, box] = newInvoice(ctx, status, () => region.refresh(true));
   const wanted = (ctx.query.get("q") || "").toUpperCase();
-  root.append(h("div", { class: "toolbar head" }, h("h1", { class: "grow" }, "Invoices"), button), status, box,
+  root.append(h("div", { class: "toolbar head" }, h("h1", { class: "grow" }, "Invoices"), button), status, box || "",
     section("Invoices", h("div", { class: "toolbar" }, field("Status", filter)[0]), list));
   region = ctx.live(list, async () => {
     const rows = (await api(`/api/invoices${query({ status: filter.value, limit: 200 })}`)).data;

@@ -50,7 +50,7 @@ function receiptRows(report, receipts) {
 }
 
 function balanceCheck(check) {
-  if (!check) return null;
+  if (!check) return "";
   const ok = check.ok;
   return section("Does the statement add up?",
     h("p", { class: ok ? "check-ok" : "check-bad" },
@@ -59,7 +59,7 @@ function balanceCheck(check) {
 }
 
 function withdrawals(w) {
-  if (!w) return null;
+  if (!w) return "";
   const cols = [
     { label: "Receipt", value: (r) => r.receipt || "" },
     { label: "When", value: (r) => when(r.time) },
