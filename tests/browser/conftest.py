@@ -35,6 +35,7 @@ from pesadesk.testing import FrozenClock, free_port, serve_in_thread
 from pesadesk.testing.emulator import running_emulator
 
 playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
 
 CHROMIUM = os.environ.get("PESADESK_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -250,12 +251,20 @@ def login(page: Any, key: str) -> None:
     page.get_by_role("button", name="Log in").click()
     nav = page.get_by_role("navigation", name="Main")
     nav.get_by_role("link", name="Overview").wait_for()
+    page.get_by_role("heading", level=1).wait_for()
+    settle(page)
 
 
 def go(page: Any, name: str) -> None:
-    """Open a page from the navigation landmark, as a person would."""
+    """Open a page from the navigation landmark, as a person would, and let it load."""
     page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
     page.get_by_role("heading", level=1, name=name).wait_for()
+    settle(page)
+
+
+def settle(page: Any) -> None:
+    """Wait until no part of the page is loading (the desk marks those aria-busy)."""
+    expect(page.locator("[aria-busy='true']")).to_have_count(0)
 
 
 def shot(page: Any, name: str) -> Path:

@@ -9,7 +9,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Shop, go, shot
+from tests.browser.conftest import Shop, go, settle, shot
 
 PAGES = [
     "Overview", "Orders", "Payments", "Customers", "Invoices", "Refunds",
@@ -47,14 +47,14 @@ def test_viewer_sees_no_controls_it_may_not_use(open_page: Any, shop: Shop) -> N
     assert nav.get_by_role("link", name="Settings").count() == 0
     for name in PAGES:
         go(page, name)
-        page.wait_for_load_state("networkidle")
+        settle(page)
         for button in MONEY_BUTTONS:
             assert page.get_by_role("button", name=button, exact=True).count() == 0, (name, button)
     go(page, "Refunds")
     waiting = page.get_by_role("region", name="Waiting for approval")
     waiting.get_by_text("Waits for an admin.").first.wait_for()
     open_payment(page, paid["receipt"])
-    page.wait_for_load_state("networkidle")
+    settle(page)
     for button in MONEY_BUTTONS:
         assert page.get_by_role("button", name=button, exact=True).count() == 0, button
     go(page, "Overview")
@@ -70,7 +70,7 @@ def test_operator_sees_no_admin_controls(open_page: Any, shop: Shop) -> None:
     page.get_by_role("button", name="New order").wait_for()
     for name in ("Refunds", "Reconciliation", "Callbacks"):
         go(page, name)
-        page.wait_for_load_state("networkidle")
+        settle(page)
         for button in ("Approve", "Reject", "Re-run", "Upload statement", "Import missing"):
             assert page.get_by_role("button", name=button, exact=True).count() == 0, (name, button)
     nav = page.get_by_role("navigation", name="Main")
@@ -84,17 +84,15 @@ def test_every_page_fits_a_phone(open_page: Any, shop: Shop) -> None:
     page = open_page(width=390)
     for name in PAGES:
         go(page, name)
-        page.wait_for_load_state("networkidle")
+        settle(page)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{name} is {width} px wide"
         shot(page, name.lower())
     open_payment(page, paid["receipt"])
-    page.wait_for_load_state("networkidle")
+    settle(page)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shot(page, "payment")
-    page.get_by_role("link", name="Settings").click()
-    page.get_by_role("heading", level=1, name="Settings").wait_for()
-    page.wait_for_load_state("networkidle")
+    go(page, "Settings")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shot(page, "settings")
 

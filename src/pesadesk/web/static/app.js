@@ -73,6 +73,7 @@ async function show() {
     else a.removeAttribute("aria-current");
   }
   const root = h("div", { class: "page" });
+  $("page").setAttribute("aria-busy", "true");
   const page = await PAGES[where.page]();
   if (mine !== generation) return;
   $("page").replaceChildren(root);
@@ -83,6 +84,7 @@ async function show() {
     root.append(h("p", { class: "status error", role: "alert" }, error.message || String(error)));
   }
   if (mine !== generation) return;
+  $("page").removeAttribute("aria-busy");
   const title = root.querySelector("h1");
   document.title = title ? `${title.textContent} – pesadesk` : "pesadesk";
   if (title) { title.tabIndex = -1; title.focus({ preventScroll: true }); }

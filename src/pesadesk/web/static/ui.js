@@ -22,7 +22,7 @@ export function h(tag, attrs = {}, ...children) {
 
 function append(el, children) {
   for (const child of children.flat(Infinity)) {
-    if (child === undefined || child === null || child === false) continue;
+    if (child === undefined || child === null || child === false || child === "") continue;
     el.append(child instanceof Node ? child : String(child));
   }
 }
@@ -210,12 +210,15 @@ export class Live {
   async refresh(force = false) {
     if (!force && this.busy()) return false;
     const mine = (this.calls = (this.calls || 0) + 1);
+    if (force) this.el.setAttribute("aria-busy", "true");
     let content;
     try {
       content = await this.load();
     } catch (error) {
       if (!force || mine !== this.calls) return false;  // a tick's failure: try again later
       content = h("p", { class: "status error", role: "alert" }, error.message || String(error));
+    } finally {
+      if (mine === this.calls) this.el.removeAttribute("aria-busy");
     }
     if (mine !== this.calls || (!force && this.busy())) return false;
     const active = document.activeElement;
