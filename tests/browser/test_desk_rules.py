@@ -9,7 +9,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Shop, go, settle, shot
+from tests.browser.conftest import Shop, go, login, settle, shot
 
 PAGES = [
     "Overview", "Orders", "Payments", "Customers", "Invoices", "Refunds",
@@ -133,3 +133,21 @@ def test_api_docs_work_offline(open_page: Any, shop: Shop) -> None:
     page.get_by_role("heading", name=re.compile("pesadesk")).first.wait_for()
     page.get_by_text("/api/payments/{payment_id}/refund").first.wait_for(state="attached")
     shot(page, "redoc")
+
+
+def test_login_keeps_the_key_in_the_tab_only(open_page: Any, shop: Shop) -> None:
+    """A wrong key gets one clear line; a right one opens the desk without ever showing
+    the key in the address; Log out forgets it."""
+    page = open_page(who=None)
+    page.watch.allowed.append("status of 401")  # the refused key's answer
+    shot(page, "login")
+    page.get_by_label("API key").fill("pd_not-a-real-key")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("alert").filter(has_text="not known").wait_for()
+    login(page, shop.keys["otieno"])
+    assert shop.keys["otieno"] not in page.url
+    assert page.evaluate("sessionStorage.getItem('pesadesk-key')") == shop.keys["otieno"]
+    assert page.evaluate("localStorage.length") == 0
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_label("API key").wait_for()
+    assert page.evaluate("sessionStorage.getItem('pesadesk-key')") is None
