@@ -46,7 +46,7 @@ def test_overview_numbers_agree_with_stats(open_page: Any, shop: Shop) -> None:
     page.get_by_role("heading", level=1, name="Overview").wait_for()
     today = eat_today()
     stats = shop.api.get("/api/stats", params={"from": today, "to": today}).json()
-    assert number(page, "Money received") == kes(stats["payment_revenue"])
+    assert number(page, "Net takings") == kes(stats["payment_revenue"])
     assert stats["payment_revenue"] >= 450
     assert number(page, "Payments received") == str(stats["completed_payments"])
     assert number(page, "Waiting to be placed") == kes(stats["unallocated_amount"])

@@ -65,7 +65,10 @@ class PageHeaders:
                 if kind.startswith(b"text/html"):
                     headers.extend(security_headers(path))
                 elif path.startswith(STATIC_PREFIX + "/"):
+                    # Revalidated each time (a cheap 304), so an upgrade never mixes old
+                    # modules with a new page.
                     headers.append((b"x-content-type-options", b"nosniff"))
+                    headers.append((b"cache-control", b"no-cache"))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -8,7 +8,7 @@ import { placeForm, reviewList } from "./queues.js";
 
 function numbers(stats) {
   const items = [
-    ["Money received", kes(stats.payment_revenue)],
+    ["Net takings", kes(stats.payment_revenue)],
     ["Payments received", String(stats.completed_payments)],
     ["Failed or cancelled", String(stats.failed_payments)],
     ["Waiting to be placed", kes(stats.unallocated_amount)],
