@@ -247,7 +247,7 @@ def open_page(
 
 
 def login(page: Any, key: str) -> None:
-    page.get_by_label("API key").fill(key)
+    page.get_by_label("API key", exact=True).fill(key)
     page.get_by_role("button", name="Log in").click()
     nav = page.get_by_role("navigation", name="Main")
     nav.get_by_role("link", name="Overview").wait_for()

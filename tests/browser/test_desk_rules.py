@@ -141,7 +141,7 @@ def test_login_keeps_the_key_in_the_tab_only(open_page: Any, shop: Shop) -> None
     page = open_page(who=None)
     page.watch.allowed.append("status of 401")  # the refused key's answer
     shot(page, "login")
-    page.get_by_label("API key").fill("pd_not-a-real-key")
+    page.get_by_label("API key", exact=True).fill("pd_not-a-real-key")
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("alert").filter(has_text="not known").wait_for()
     login(page, shop.keys["otieno"])
@@ -149,5 +149,5 @@ def test_login_keeps_the_key_in_the_tab_only(open_page: Any, shop: Shop) -> None
     assert page.evaluate("sessionStorage.getItem('pesadesk-key')") == shop.keys["otieno"]
     assert page.evaluate("localStorage.length") == 0
     page.get_by_role("button", name="Log out").click()
-    page.get_by_label("API key").wait_for()
+    page.get_by_label("API key", exact=True).wait_for()
     assert page.evaluate("sessionStorage.getItem('pesadesk-key')") is None

@@ -230,3 +230,30 @@ def test_customer_statement_and_new_invoice(open_page: Any, shop: Shop) -> None:
     go(page, "Invoices")
     expect(row(page, "Cooking oil, 20 l").get_by_text("unpaid")).to_be_visible()
     shot(page, "invoices")
+
+
+def test_close_review_of_money_for_a_cancelled_order(open_page: Any, shop: Shop) -> None:
+    """Money that arrives for an order cancelled meanwhile is explained in plain words
+    and an admin closes its review with a note."""
+    order = shop.api.post(
+        "/api/orders",
+        json={"customer_phone": "0712345004", "amount": 900, "delivery_location": "Karen"},
+    ).json()
+    started = shop.api.post(f"/api/orders/{order['id']}/pay", json={}).json()
+    shop.api.patch(f"/api/orders/{order['id']}", json={"status": "cancelled"})
+    pid = started["payment_id"]
+    flagged = wait_until(
+        lambda: (p := shop.api.get(f"/api/payments/{pid}").json())["needs_review"] and p,
+        what="the payment to be flagged for review",
+    )
+    page = open_page()
+    queue = page.get_by_role("region", name="Payments that need a look")
+    entry = row(queue, flagged["receipt"])
+    assert f"for Order #{order['id']}, which had been cancelled" in entry.inner_text()
+    assert kes(900) in entry.inner_text()
+    entry.get_by_role("textbox").fill("Customer collected in person; keep the money")
+    shot(page, "overview-review")
+    entry.get_by_role("button", name="Close review").click()
+    page.get_by_role("status").filter(has_text="closed").wait_for()
+    expect(row(queue, flagged["receipt"])).to_have_count(0)
+    assert shop.api.get(f"/api/payments/{pid}").json()["needs_review"] is False

@@ -106,7 +106,8 @@ export async function render(ctx, paymentId) {
   root.append(h("p", {}, link("#/payments", "← All payments")), h("h1", {}, `Payment ${p.receipt || p.id}`), status, top);
   const topRegion = ctx.live(top, async () => section("Details", summary(await api(`/api/payments/${encodeURIComponent(p.id)}`))));
   if (p.needs_review) {
-    root.append(section("Needs a look", h("p", {}, reviewWords(p)),
+    const order = p.order_id !== null ? await api(`/api/orders/${p.order_id}`) : null;
+    root.append(section("Needs a look", h("p", {}, reviewWords(p, order)),
       ctx.can("admin") ? closeReviewForm(p, status, async () => { await topRegion.refresh(true); }) : h("p", { class: "lead" }, "An admin closes reviews.")));
   }
   root.append(section("Refunds", refundsBox, formBox));

@@ -60,12 +60,19 @@ export async function placeForm(ctx, status, reload) {
   return canPlace && rows.length ? [await targets(ctx), list] : [list];
 }
 
-/** Why a payment waits for a person, in plain words. */
-export function reviewWords(p) {
+/** Why a payment waits for a person, in plain words (`order`: its order, when it has one). */
+export function reviewWords(p, order = null) {
   const what = `${kes(p.amount)} from ${payer(p)}${p.receipt ? ` (receipt ${p.receipt})` : ""}`;
-  const why = p.result_desc ? ` pesadesk noted: ${p.result_desc}.` : "";
+  const note = p.result_desc ? String(p.result_desc).trim().replace(/\.+$/, "") : "";
+  const why = note ? ` M-Pesa said: “${note}”.` : "";
   if (p.status === "processing") return `${what}: M-Pesa has not told us whether this prompt was paid.${why}`;
-  if (p.order_id) return `${what} for Order #${p.order_id} is ${p.status}, but pesadesk did not confirm the order by itself.${why}`;
+  if (order && order.status === "cancelled") {
+    return `${what} arrived for Order #${order.id}, which had been cancelled. Deliver it after all, or refund the money.`;
+  }
+  if (p.order_id) {
+    const now = order ? ` (now ${order.status})` : "";
+    return `${what} for Order #${p.order_id}${now} is ${p.status}, but pesadesk did not confirm the order by itself.${why}`;
+  }
   return `${what} is ${p.status}, but pesadesk did not place it by itself.${why}`;
 }
 
@@ -84,6 +91,10 @@ export function closeReviewForm(p, status, reload) {
 /** Payments flagged for review, explained, with Close review for an admin. */
 export async function reviewList(ctx, status, reload) {
   const rows = (await api(`/api/payments${query({ needs_review: "true", limit: 100 })}`)).data;
+  const orders = new Map();
+  await Promise.all([...new Set(rows.map((p) => p.order_id).filter((id) => id !== null))].map(async (id) => {
+    try { orders.set(id, await api(`/api/orders/${id}`)); } catch { /* the words do without it */ }
+  }));
   return table({
     label: "Payments that need a look",
     rows,
@@ -91,7 +102,7 @@ export async function reviewList(ctx, status, reload) {
     empty: "Nothing needs a look.",
     columns: [
       { label: "Payment", value: (p) => h("span", {}, link(`#/payments/${encodeURIComponent(p.id)}`, p.receipt || p.id), " ", pill(p.status)) },
-      { label: "What happened", value: reviewWords },
+      { label: "What happened", value: (p) => reviewWords(p, orders.get(p.order_id)) },
       { label: "Decision", value: (p) => (ctx.can("admin") ? closeReviewForm(p, status, reload) : "An admin closes reviews.") },
     ],
   });
