@@ -166,6 +166,7 @@ def refund_view(refund: Refund) -> dict[str, Any]:
         "reason": refund.reason,
         "status": refund.status,
         "requested_by": refund.requested_by,
+        "requested_owner": refund.requested_owner or refund.requested_by,
         "decided_by": refund.decided_by,
         "originator_conversation_id": refund.originator_conversation_id,
         "conversation_id": refund.conversation_id,

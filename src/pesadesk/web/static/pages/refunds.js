@@ -5,7 +5,7 @@ import { action, field, h, kes, link, phone, pill, section, select, statusLine, 
 import { api, query } from "../api.js";
 
 function mine(ctx, r) {
-  if (r.requested_by_owner && ctx.me.owner) return r.requested_by_owner === ctx.me.owner;
+  if (r.requested_owner && ctx.me.owner) return r.requested_owner === ctx.me.owner;
   return r.requested_by === ctx.me.name;
 }
 
@@ -37,7 +37,7 @@ export function refundTable(ctx, rows, status, reload, { actions = true } = {}) 
       { label: "To", value: (r) => phone(r.phone) },
       { label: "Amount", value: (r) => kes(r.amount), num: true },
       { label: "Reason", value: (r) => r.reason || "" },
-      { label: "Asked by", value: (r) => r.requested_by_owner || r.requested_by || "" },
+      { label: "Asked by", value: (r) => r.requested_owner || r.requested_by || "" },
       { label: "Status", value: (r) => h("span", {}, pill(r.status), r.result_desc && r.status === "failed" ? ` ${r.result_desc}` : "") },
       { label: "Decision", value: (r) => (r.status !== "pending_approval" ? (r.decided_by || "")
         : actions ? decide(ctx, r, status, reload) : "Waiting for approval")  },
