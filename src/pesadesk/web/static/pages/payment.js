@@ -13,6 +13,7 @@ function summary(p) {
     p.invoice_id ? link(`#/invoices?q=${encodeURIComponent(p.invoice_id)}`, p.invoice_id) : null,
     p.customer_id ? link(`#/customers/${encodeURIComponent(p.customer_id)}`, p.customer_id) : null,
     p.pos_id || null,
+    p.order_id !== null && p.order_id !== undefined ? link(`#/orders`, `Order #${p.order_id}`) : null,
   ].filter(Boolean);
   return dl([
     ["Amount", kes(p.amount)],
