@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Shop, go, login, settle, shot
@@ -20,6 +21,8 @@ MONEY_BUTTONS = [
     "Close review", "Re-run", "Upload statement", "Import missing", "New invoice",
     "New customer", "Create key", "Revoke",
 ]  # fmt: skip
+
+pytestmark = pytest.mark.browser
 
 
 def open_payment(page: Any, receipt: str) -> None:

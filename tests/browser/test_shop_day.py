@@ -12,11 +12,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Shop, go, login, shot, wait_until
 
 STATEMENT = Path(__file__).resolve().parents[1] / "fixtures/statements/org-portal-sample.csv"
+
+pytestmark = pytest.mark.browser
 
 
 def eat_today() -> str:
