@@ -44,9 +44,14 @@ async function renderList(ctx) {
   }));
 }
 
+/** The statement's own line for each receipt (name, amount, time), where the report has it. */
 function receiptRows(report, receipts) {
-  const rows = report.rows || {};
+  const rows = report.rows && typeof report.rows === "object" ? report.rows : {};
   return receipts.map((receipt) => ({ receipt, ...(rows[receipt] || {}) }));
+}
+
+function rowCount(report) {
+  return typeof report.rows === "number" ? report.rows : (report.counts || {}).rows;
 }
 
 function balanceCheck(check) {
@@ -65,7 +70,7 @@ function withdrawals(w) {
     { label: "When", value: (r) => when(r.time) },
     { label: "To", value: (r) => r.name || r.details || "" },
     { label: "Amount", value: (r) => kes(r.amount), num: true },
-    { label: "pesadesk", value: (r) => r.refund_id || r.payout_id || "" },
+    { label: "pesadesk", value: (r) => r.refund_id || r.payout_id || r.pesadesk_id || "" },
   ];
   return section("Withdrawals",
     h("h3", {}, "Matched to pesadesk's refunds and payouts"), table({ label: "Matched withdrawals", rows: w.matched || [], columns: cols, empty: "None." }),
@@ -96,7 +101,7 @@ async function renderOne(ctx, id) {
   root.append(h("p", {}, link("#/reconciliation", "← All statements")), h("h1", {}, `Statement ${report.filename}`), status,
     section("Summary", dl([
       ["Period", `${when(report.period.from)} – ${when(report.period.to)}`],
-      ["Rows read", String(report.rows)],
+      ["Rows read", String(rowCount(report) ?? "")],
       ["Matched", String(report.matched.length)],
       ["Missing in pesadesk", String(report.missing_in_pesadesk.length)],
       ["Missing in the statement", String(report.missing_in_statement.length)],
