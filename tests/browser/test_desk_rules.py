@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -154,3 +155,27 @@ def test_login_keeps_the_key_in_the_tab_only(open_page: Any, shop: Shop) -> None
     page.get_by_role("button", name="Log out").click()
     page.get_by_label("API key", exact=True).wait_for()
     assert page.evaluate("sessionStorage.getItem('pesadesk-key')") is None
+
+
+def test_settings_makes_a_key_for_a_person(open_page: Any, shop: Shop) -> None:
+    """An admin creates a viewer key for a named person; the key is shown once and works."""
+    page = open_page()
+    go(page, "Settings")
+    form = page.get_by_role("form", name="New API key")
+    form.get_by_label("Name").fill("auditor-laptop")
+    form.get_by_label("Owner (the person)").fill("Njeri")
+    form.get_by_label("Role").select_option("viewer")
+    form.get_by_role("button", name="Create key").click()
+    secret = page.locator("output.secret")
+    secret.wait_for()
+    key = secret.inner_text().strip()
+    shot(page, "settings")
+    row = (
+        page.get_by_role("table", name="API keys")
+        .get_by_role("row")
+        .filter(has_text="auditor-laptop")
+    )
+    expect(row).to_contain_text("Njeri")
+    with httpx.Client(base_url=shop.url, headers={"Authorization": f"Bearer {key}"}) as client:
+        me = client.get("/api/me").json()
+    assert (me["role"], me["owner"]) == ("viewer", "Njeri")
