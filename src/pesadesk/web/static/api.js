@@ -71,20 +71,15 @@ export function query(params) {
   return text ? `?${text}` : "";
 }
 
-/** Which endpoints this pesadesk has (from its OpenAPI document), so the desk shows a
- *  feature only where the server has it and never sends a request that must fail. */
+/** Which endpoints this pesadesk has (from its OpenAPI document), so that a feature
+ *  still to come (webhook endpoints) shows only where the server has it, and the desk
+ *  never sends a request that must fail. */
 export async function features() {
   const answer = await fetch("/openapi.json");
-  if (!answer.ok) return { has: () => false, param: () => false };
-  const doc = await answer.json();
-  const params = new Map();
+  const doc = answer.ok ? await answer.json() : { paths: {} };
+  const have = new Set();
   for (const [path, ops] of Object.entries(doc.paths || {})) {
-    for (const [verb, op] of Object.entries(ops)) {
-      params.set(`${verb.toUpperCase()} ${path}`, new Set((op.parameters || []).map((p) => p.name)));
-    }
+    for (const verb of Object.keys(ops)) have.add(`${verb.toUpperCase()} ${path}`);
   }
-  return {
-    has: (verb, path) => params.has(`${verb} ${path}`),
-    param: (verb, path, name) => (params.get(`${verb} ${path}`) || new Set()).has(name),
-  };
+  return { has: (verb, path) => have.has(`${verb} ${path}`) };
 }

@@ -52,8 +52,7 @@ function refundForm(p, refunded, status, reload) {
   });
 }
 
-async function ledger(ctx, p) {
-  if (!ctx.server.has("GET", "/api/payments/{payment_id}/ledger")) return h("p", { class: "lead" }, "This pesadesk does not show ledger legs yet.");
+async function ledger(p) {
   const legs = (await api(`/api/payments/${encodeURIComponent(p.id)}/ledger`)).data;
   return table({
     label: "Ledger legs",
@@ -75,15 +74,10 @@ function pretty(raw) {
   try { return JSON.stringify(JSON.parse(raw), null, 2); } catch { return raw; }
 }
 
-async function callbacks(ctx, p) {
-  const byId = ctx.server.param("GET", "/api/webhooks/logs", "external_id");
-  let logs;
-  if (byId && p.provider_ref) {
-    logs = (await api(`/api/webhooks/logs${query({ external_id: p.provider_ref, limit: 50 })}`)).data;
-  } else {
-    const recent = (await api(`/api/webhooks/logs${query({ limit: 200 })}`)).data;
-    logs = recent.filter((l) => [p.provider_ref, p.receipt].some((ref) => ref && (l.external_id === ref || l.raw_payload.includes(ref))));
-  }
+async function callbacks(p) {
+  const logs = p.provider_ref
+    ? (await api(`/api/webhooks/logs${query({ external_id: p.provider_ref, limit: 50 })}`)).data
+    : [];
   if (!logs.length) return h("p", { class: "lead" }, "No callbacks are stored for this payment.");
   return h("div", {}, logs.map((l) => h("details", {},
     h("summary", {}, `#${l.id} ${l.source} · ${when(l.received_at)}${l.flagged ? " · flagged" : ""}${l.error ? ` · ${l.error}` : ""}`),
@@ -121,6 +115,6 @@ export async function render(ctx, paymentId) {
   const legs = h("div");
   const hooks = h("div");
   root.append(section("Ledger", legs), section("Raw callbacks", hooks));
-  ctx.live(legs, () => ledger(ctx, p));
-  hooks.append(await callbacks(ctx, p));
+  ctx.live(legs, () => ledger(p));
+  hooks.append(await callbacks(p));
 }
