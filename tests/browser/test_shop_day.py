@@ -262,3 +262,22 @@ def test_close_review_of_money_for_a_cancelled_order(open_page: Any, shop: Shop)
     page.get_by_role("status").filter(has_text="closed").wait_for()
     expect(row(queue, flagged["receipt"])).to_have_count(0)
     assert shop.api.get(f"/api/payments/{pid}").json()["needs_review"] is False
+
+
+def test_payments_page_by_page(open_page: Any, shop: Shop) -> None:
+    """A search with more answers than a page shows 25, then the rest, and back."""
+    for n in range(27):
+        shop.c2b(f"SKP{n:07d}", "10.00", "PAGE-TEST")
+    page = open_page()
+    go(page, "Payments")
+    page.get_by_role("searchbox", name="Search").fill("PAGE-TEST")
+    page.get_by_role("button", name="Find").click()
+    rows = page.get_by_role("table", name="Payments").locator("tbody tr")
+    expect(rows).to_have_count(25)
+    expect(page.get_by_text("Showing 1–25")).to_be_visible()
+    page.get_by_role("button", name="Next page").click()
+    expect(rows).to_have_count(2)
+    expect(page.get_by_text("Showing 26–27")).to_be_visible()
+    assert page.get_by_role("button", name="Next page").is_disabled()
+    page.get_by_role("button", name="Previous page").click()
+    expect(rows).to_have_count(25)

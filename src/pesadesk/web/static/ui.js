@@ -189,7 +189,8 @@ function dirty(control) {
   return control.value !== control.defaultValue;
 }
 
-/** A part of a page that reloads itself on the live tick. It waits while a person is
+/** A part of a page that reloads itself on the live tick (`load(force)` builds its
+ *  content; `undefined` leaves it as it is). It waits while a person is
  *  typing in it (an input with focus or content), or has a detail opened in it, and keeps
  *  keyboard focus on the same button or link when it does reload. */
 export class Live {
@@ -213,14 +214,14 @@ export class Live {
     if (force) this.el.setAttribute("aria-busy", "true");
     let content;
     try {
-      content = await this.load();
+      content = await this.load(force);
     } catch (error) {
       if (!force || mine !== this.calls) return false;  // a tick's failure: try again later
       content = h("p", { class: "status error", role: "alert" }, error.message || String(error));
     } finally {
       if (mine === this.calls) this.el.removeAttribute("aria-busy");
     }
-    if (mine !== this.calls || (!force && this.busy())) return false;
+    if (content === undefined || mine !== this.calls || (!force && this.busy())) return false;
     const active = document.activeElement;
     const key = active && this.el.contains(active) ? active.dataset.focus : null;
     this.el.replaceChildren(...[content].flat());

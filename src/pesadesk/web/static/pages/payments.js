@@ -72,9 +72,9 @@ export async function render(ctx) {
       h("div", { class: "pager" }, prev, next, h("span", {}, shown)),
     ];
   };
-  region = ctx.live(listBox, async () => {
+  region = ctx.live(listBox, async (force) => {
     // Live updates only on the first page: later pages stay as the person left them.
-    if (cursors.length > 1 && region) return [...listBox.childNodes];
+    if (!force && cursors.length > 1) return undefined;
     return load();
   });
 
