@@ -6,7 +6,7 @@ import { eatDay, field, h, kes, link, phone, pill, section, select, statusLine, 
 
 const STATUSES = [["", "Any status"], ["completed", "Completed"], ["unallocated", "To place"], ["processing", "Processing"],
   ["failed", "Failed"], ["cancelled", "Cancelled"], ["timeout", "Timed out"], ["refunded", "Refunded"],
-  ["partially_refunded", "Partly refunded"]];
+  ["partially_refunded", "Partly refunded"], ["pending_verification", "Being verified"]];
 const SOURCES = [["", "Any source"], ["stk", "M-Pesa prompt (STK)"], ["c2b", "Paybill (C2B)"]];
 const PAGE = 25;
 
