@@ -1,10 +1,12 @@
 """The desk in a real browser: Debian's Chromium driven by Playwright, against the real
 app with the Daraja emulator and the WhatsApp sink on loopback, on a temporary SQLite
-file seeded like `pesadesk demo`. One browser per session, one shop per module.
+file seeded like `pesadesk demo`.
 
 Every page a test opens fails the test on a console error, an uncaught exception or a
 request to anything but loopback (such requests are also refused, so the desk is proven
-to work offline). Screenshots go to artifacts/screenshots/ (CI keeps them)."""
+to work offline). Screenshots go to artifacts/screenshots/ (CI keeps them).
+
+One browser and one shop per module."""
 
 from __future__ import annotations
 
@@ -122,8 +124,11 @@ def _add_key(db: Database, name: str, role: str, owner: str) -> str:
     return key
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one module. Not for the session: Playwright's sync API keeps an event
+    loop running in the main thread while it is open, and later modules call
+    `asyncio.run()`; a launch costs about a second."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing; .ci/run installs it with apt-get")
