@@ -26,10 +26,11 @@ import httpx
 import pytest
 
 from pesadesk.api.app import create_app
+from pesadesk.cli.demo import demo_values, seed
+from pesadesk.config import Settings
 from pesadesk.daraja.credentials import encrypt_security_credential
 from pesadesk.db import migrate
 from pesadesk.db.session import Database
-from pesadesk.demo import demo_settings, seed
 from pesadesk.emulator.state import EmulatorConfig
 from pesadesk.emulator.whatsapp_sink import WhatsAppSink
 from pesadesk.shared import apikeys
@@ -151,7 +152,9 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
             emulator.state.config.initiator_password, emulator.state.certificate
         )
         port = free_port()
-        settings = demo_settings(path, port, emulator.base_url, sink_url, credential)
+        settings = Settings.model_validate(
+            demo_values(path, port, emulator.base_url, sink_url, credential)
+        )
         db = Database(settings.database_url)
         migrate.upgrade(db)
         amina = seed(db)

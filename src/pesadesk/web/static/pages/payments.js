@@ -60,7 +60,7 @@ export async function render(ctx) {
         rowKey: (p) => p.id,
         empty: filter.q ? `No payment matches “${filter.q}”.` : "No payments match these filters.",
         columns: [
-          { label: "Received", value: (p) => when(p.created_at) },
+          { label: "Paid", value: (p) => when(p.paid_at || p.created_at) },
           { label: "Receipt", value: (p) => link(`#/payments/${encodeURIComponent(p.id)}`, p.receipt || p.id) },
           { label: "From", value: (p) => p.payer_name || phone(p.phone) },
           { label: "Reference", value: (p) => p.reference || "" },

@@ -47,7 +47,7 @@ export async function placeForm(ctx, status, reload) {
     rowKey: (p) => p.id,
     empty: "Nothing to place: every payment found its invoice or customer.",
     columns: [
-      { label: "Received", value: (p) => when(p.created_at) },
+      { label: "Paid", value: (p) => when(p.paid_at || p.created_at) },
       { label: "Receipt", value: (p) => link(`#/payments/${encodeURIComponent(p.id)}`, p.receipt || p.id) },
       { label: "From", value: payer },
       { label: "Account typed", value: (p) => p.reference || "(blank)" },
