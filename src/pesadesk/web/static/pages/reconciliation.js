@@ -81,13 +81,14 @@ async function renderOne(ctx, id) {
   const { root } = ctx;
   const status = statusLine();
   const report = await api(`/api/reconciliation/statements/${encodeURIComponent(id)}`);
+  const detailed = report.rows && typeof report.rows === "object";
   const missingCols = [
     { label: "Receipt", value: (r) => r.receipt },
     { label: "When", value: (r) => when(r.time) },
     { label: "From", value: (r) => r.name || "" },
     { label: "Details", value: (r) => r.details || "" },
     { label: "Amount", value: (r) => (r.amount !== undefined ? kes(r.amount) : ""), num: true },
-  ];
+  ].slice(0, detailed ? undefined : 1);  // a report without the statement's lines: receipts
   const missing = receiptRows(report, report.missing_in_pesadesk);
   const importBox = h("div");
   if (ctx.can("admin") && missing.length) {
