@@ -179,3 +179,18 @@ def test_settings_makes_a_key_for_a_person(open_page: Any, shop: Shop) -> None:
     with httpx.Client(base_url=shop.url, headers={"Authorization": f"Bearer {key}"}) as client:
         me = client.get("/api/me").json()
     assert (me["role"], me["owner"]) == ("viewer", "Njeri")
+
+
+def test_refund_request_form_works_on_a_phone(open_page: Any, shop: Shop) -> None:
+    """The public refund-request form works at 390 px under the page policy, no key needed."""
+    paid = shop.paid_order(560, phone="0712345005")
+    page = open_page(width=390, who=None)
+    page.goto(shop.url + "/refund-request")
+    page.get_by_label("M-Pesa receipt").fill(paid["receipt"])
+    page.get_by_label("Phone number that paid").fill("0712345005")
+    page.get_by_label("Why?").fill("The chapati never came")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "refund-request")
+    page.get_by_role("button", name="Send request").click()
+    page.get_by_role("status").wait_for()
+    assert page.get_by_text("Your request number").is_visible()

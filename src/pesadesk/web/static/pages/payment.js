@@ -22,6 +22,7 @@ function summary(p) {
     ["From", [p.payer_name, phone(p.phone)].filter(Boolean).join(" · ") || "–"],
     ["Reference", p.reference],
     ["Source", p.source === "c2b" ? "Paybill (C2B)" : "M-Pesa prompt (STK)"],
+    ["Account", p.account ? `${p.account}${p.shortcode ? ` (${p.shortcode})` : ""}` : null],
     ["Placed on", placed.length ? h("span", {}, placed.flatMap((x, i) => (i ? [", ", x] : [x]))) : (p.status === "unallocated" ? "Not placed yet" : "–")],
     ["Not yet placed", Number(p.unplaced_amount) ? kes(p.unplaced_amount) : null],
     ["Paid (M-Pesa's time)", when(p.paid_at)],

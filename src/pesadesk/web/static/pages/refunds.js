@@ -62,6 +62,25 @@ export async function render(ctx) {
     refundTable(ctx, (await api(`/api/refunds${query({ status: "pending_approval", limit: 100 })}`)).data, status, reload));
   historyRegion = ctx.live(history, async () =>
     refundTable(ctx, (await api(`/api/refunds${query({ status: filter.value, limit: 100 })}`)).data, status, reload, { actions: false }));
+  const requests = h("div");
+  root.append(section("Requests from customers",
+    h("p", { class: "lead" }, "Sent through the public form at /refund-request. One that matches a payment is a refund above, waiting for approval; the others wait here for a person to look into them."),
+    requests));
+  ctx.live(requests, async () => table({
+    label: "Requests from customers",
+    rows: (await api(`/api/refund-requests${query({ limit: 100 })}`)).data,
+    rowKey: (r) => r.request_id,
+    empty: "No requests from customers.",
+    columns: [
+      { label: "Request", value: (r) => r.request_id },
+      { label: "Sent", value: (r) => when(r.created_at) },
+      { label: "Receipt", value: (r) => r.receipt },
+      { label: "Phone", value: (r) => phone(r.phone) },
+      { label: "Amount", value: (r) => (r.amount === null ? "all of it" : kes(r.amount)), num: true },
+      { label: "Why", value: (r) => r.reason },
+      { label: "Where it is", value: (r) => (r.refund_id ? `refund ${r.refund_id}` : pill(r.status, r.status === "unmatched" ? "matches no payment" : r.status)) },
+    ],
+  }));
   filter.addEventListener("change", () => {
     for (const opt of filter.options) opt.defaultSelected = opt.selected;
     ctx.remember({ status: filter.value });
