@@ -26,7 +26,7 @@ _COLUMNS = (
     ("invoice_pk", "integer"), ("sale_pk", "integer"), ("paid_at", "timestamptz"),
     ("now", "timestamptz"),
 )  # fmt: skip
-_UNNEST = ", ".join(f"CAST(%({name})s AS {kind}[])" for name, kind in _COLUMNS)
+_UNNEST = ", ".join(f"CAST(%({name})b AS {kind}[])" for name, kind in _COLUMNS)
 # Fixed column names and placeholders only.
 _INSERT_MANY = (
     "INSERT INTO payments (id, order_id, amount_cents, currency, method, status, source, "  # noqa: S608

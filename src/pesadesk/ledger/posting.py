@@ -135,10 +135,10 @@ def change_balance(session: Session, customer_pk: int, delta_cents: int, now: da
 # NO KEY UPDATE is the lock an UPDATE of the balance takes: it leaves alone the KEY SHARE
 # locks that inserting payments and ledger legs for these customers holds (FOR UPDATE
 # would wait on other batches' and deadlock with them).
-_LOCK_CUSTOMERS = "SELECT id FROM customers WHERE id = ANY(%(ids)s) ORDER BY id FOR NO KEY UPDATE"
+_LOCK_CUSTOMERS = "SELECT id FROM customers WHERE id = ANY(%(ids)b) ORDER BY id FOR NO KEY UPDATE"
 _CHANGE_BALANCES = (
     "UPDATE customers SET balance_cents = balance_cents + u.delta, updated_at = %(now)s "
-    "FROM unnest(CAST(%(ids)s AS integer[]), CAST(%(deltas)s AS bigint[])) AS u(id, delta) "
+    "FROM unnest(CAST(%(ids)b AS integer[]), CAST(%(deltas)b AS bigint[])) AS u(id, delta) "
     "WHERE customers.id = u.id"
 )
 
@@ -236,8 +236,8 @@ def set_invoices_paid(
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(
             "UPDATE invoices SET amount_paid_cents = u.paid, status = u.status, "
-            "updated_at = %(now)s FROM unnest(CAST(%(ids)s AS integer[]), "
-            "CAST(%(paid)s AS bigint[]), CAST(%(status)s AS text[])) AS u(id, paid, status) "
+            "updated_at = %(now)s FROM unnest(CAST(%(ids)b AS integer[]), "
+            "CAST(%(paid)b AS bigint[]), CAST(%(status)b AS text[])) AS u(id, paid, status) "
             "WHERE invoices.id = u.id",
             {"ids": [c[0] for c in changes], "paid": [c[1] for c in changes],
              "status": [c[2].value for c in changes], "now": stamp},

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -24,7 +25,19 @@ def customer_view(customer: Customer) -> dict[str, Any]:
     }
 
 
-def invoice_view(invoice: Invoice, customer_id: str | None) -> dict[str, Any]:
+class InvoiceFields(Protocol):
+    """An invoice's ORM object, or a row of its table (the events' snapshots read rows)."""
+
+    invoice_id: str
+    status: str
+    amount_cents: int
+    amount_paid_cents: int
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def invoice_view(invoice: InvoiceFields, customer_id: str | None) -> dict[str, Any]:
     return {
         "invoice_id": invoice.invoice_id,
         "customer_id": customer_id,

@@ -80,7 +80,7 @@ _INSERT_MANY = (
     "external_id, processed, is_duplicate, flagged, attempts, processed_at) "
     "SELECT u.source, u.origin, u.proven, u.raw_body, u.received_at, u.remote_addr, "
     "u.external_id, true, false, false, 1, u.received_at FROM unnest("
-    + ", ".join(f"CAST(%({name})s AS {kind}[])" for name, kind in _LOG_COLUMNS)
+    + ", ".join(f"CAST(%({name})b AS {kind}[])" for name, kind in _LOG_COLUMNS)
     + f") WITH ORDINALITY AS u({', '.join(name for name, _ in _LOG_COLUMNS)}, n) "
     "ORDER BY u.n RETURNING id"
 )
