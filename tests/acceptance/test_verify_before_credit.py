@@ -9,6 +9,7 @@ import pytest
 
 from tests.acceptance.conftest import Desk, wait_until
 from tests.acceptance.test_c2b_emulator import simulate
+from tests.acceptance.test_refunds import paid_order, refund, refund_status
 from tests.helpers import c2b_body
 
 pytestmark = pytest.mark.slow
@@ -130,3 +131,79 @@ def test_a_receipt_less_stk_success_waits_for_stk_query(desk: Desk) -> None:
     )
     assert desk.api.get(f"/api/orders/{created['id']}").json()["status"] == "confirmed"
     assert done["result_desc"].startswith("settled by STK Query")
+
+
+def _b2c_result(originator: str, conversation: str, *, code: int = 0) -> dict[str, Any]:
+    return {"Result": {
+        "ResultType": 0, "ResultCode": code, "ResultDesc": "forged",
+        "OriginatorConversationID": originator, "ConversationID": conversation,
+        "TransactionID": "FORGED0002",
+        "ResultParameters": {"ResultParameter": [
+            {"Key": "TransactionAmount", "Value": 100},
+            {"Key": "TransactionReceipt", "Value": "FORGED0002"},
+        ]},
+    }}  # fmt: skip
+
+
+def _status_result(refund_id: str, amount: int) -> dict[str, Any]:
+    return {"Result": {
+        "ResultType": 0, "ResultCode": 0, "ResultDesc": "forged",
+        "OriginatorConversationID": "29112-1-1", "ConversationID": "AG_20261201_forged00000000",
+        "TransactionID": "FORGED0003",
+        "ResultParameters": {"ResultParameter": [
+            {"Key": "TransactionStatus", "Value": "Completed"},
+            {"Key": "Amount", "Value": amount},
+            {"Key": "ReceiptNo", "Value": "FORGED0003"},
+        ]},
+        "ReferenceData": {"ReferenceItem": {"Key": "Occasion", "Value": refund_id}},
+    }}  # fmt: skip
+
+
+def test_forged_b2c_answers_settle_no_refund(desk: Desk) -> None:
+    """A refund is out and its result has not come. Three unproven forgeries: a failure
+    naming the (guessable) refund id, a success naming the real OriginatorConversationID
+    but not the ConversationID Daraja gave, and a Transaction Status 'Completed' naming
+    the refund id and its amount. None settles it: it stays processing, its amount
+    reserved, each forgery kept flagged for a person."""
+    payment = paid_order(desk, 900, then="no_callback")
+    ours = refund(desk, payment["id"], amount=100).json()
+    sent = refund_status(desk, f"/api/refunds/{ours['refund_id']}", "processing")
+    forgeries = [
+        _b2c_result(ours["refund_id"], "AG_20261201_guess0000000000", code=1),
+        _b2c_result(sent["originator_conversation_id"], "AG_20261201_guess1111111111"),
+        _status_result(ours["refund_id"], 100),
+    ]
+    for forged in forgeries:
+        answer = desk.api.post("/api/mpesa/b2c/callback", json=forged)
+        assert answer.json() == {"ResultCode": 0, "ResultDesc": "Accepted"}
+    logs = desk.api.get("/api/webhooks/logs", params={"source": "b2c_result"}).json()["data"]
+    forged_rows = [e for e in logs if "forged" in e["raw_payload"]]
+    assert len(forged_rows) == 3
+    assert [e["flagged"] for e in forged_rows] == [True, True, True]
+    # the two that name our refund wait, unapplied, for a person (or Daraja's real word)
+    assert sorted(e["processed"] for e in forged_rows) == [False, False, True]
+    still = desk.api.get(f"/api/refunds/{ours['refund_id']}").json()
+    assert (still["status"], still["receipt"]) == ("processing", None)
+    assert desk.api.get(f"/api/payments/{payment['id']}").json()["status"] == "completed"
+
+
+def test_a_refund_completes_when_every_callback_is_verified(desk: Desk) -> None:
+    """The real B2C result names the ConversationID Daraja gave pesadesk: it settles the
+    refund, unproven origin or not."""
+    payment = paid_order(desk, 600)
+    body = refund(desk, payment["id"], amount=200).json()
+    done = refund_status(desk, f"/api/refunds/{body['refund_id']}", "completed")
+    assert done["receipt"]
+    assert desk.api.get(f"/api/payments/{payment['id']}").json()["status"] == ("partially_refunded")
+
+
+def test_transaction_status_settles_a_refund_when_it_answers_pesadesks_question(
+    desk: Desk,
+) -> None:
+    """Only a queue timeout comes back for the refund; pesadesk asks Transaction Status
+    and keeps the ConversationID Daraja gives the question. The unproven answer names it,
+    so it settles the refund (whether it came before or after that id was kept)."""
+    payment = paid_order(desk, 600, then="timeout")
+    body = refund(desk, payment["id"], amount=100).json()
+    done = refund_status(desk, f"/api/refunds/{body['refund_id']}", "completed")
+    assert "Transaction Status" in done["result_desc"]

@@ -22,6 +22,7 @@ from pesadesk.daraja.errors import DarajaError
 from pesadesk.db.models import Refund
 from pesadesk.db.session import Database
 from pesadesk.jobs.context import JobContext
+from pesadesk.pipeline.rerun import rerun_flagged
 
 log = structlog.get_logger(__name__)
 
@@ -54,29 +55,41 @@ def _due_checks(db: Database, clock: Clock, limit: int) -> list[tuple[int, str, 
     return [(pk, originator, refund_id, account) for pk, originator, refund_id, _, account in rows]
 
 
-async def check_unknown(
-    *, db: Database, clients: AccountClients, settings: Settings, clock: Clock, limit: int = 20
-) -> int:
+async def check_unknown(ctx: JobContext, limit: int = 20) -> int:
     """Ask Transaction Status (through the B2C that sent each refund) about refunds whose
     outcome is unknown; the answer comes back at the ResultURL and settles them there."""
+    settings = ctx.settings
     b2c = settings.payments.b2c
     asked = 0
-    due = await asyncio.to_thread(_due_checks, db, clock, limit)
-    for _, originator, refund_id, account in due:
-        daraja = _b2c_of(clients, account)
+    due = await asyncio.to_thread(_due_checks, ctx.db, ctx.clock, limit)
+    for pk, originator, refund_id, account in due:
+        daraja = _b2c_of(ctx.clients, account)
         if daraja is None:
             continue
         try:
-            await daraja.transaction_status(
+            question = await daraja.transaction_status(
                 originator_conversation_id=originator,
                 occasion=refund_id,
                 result_url=with_webhook_token(b2c.callback_url, settings),
                 timeout_url=with_webhook_token(b2c.timeout_url, settings),
             )
-            asked += 1
         except DarajaError as exc:
             log.warning("transaction_status_failed", refund_id=refund_id, error=exc.code)
+            continue
+        asked += 1
+        if question.conversation_id:
+            await asyncio.to_thread(_remember_question, ctx, pk, question.conversation_id)
     return asked
+
+
+def _remember_question(ctx: JobContext, refund_pk: int, conversation_id: str) -> None:
+    """Keep Daraja's ConversationID of the question (an unproven answer must name it),
+    then apply an answer that came before it was kept."""
+    with ctx.db.write() as session:
+        session.execute(
+            update(Refund).where(Refund.id == refund_pk).values(check_token=conversation_id[:100])
+        )
+    rerun_flagged(ctx.pipeline, source="b2c_result", external_id=conversation_id)
 
 
 def _b2c_of(clients: AccountClients, account: str | None) -> DarajaClient | None:
@@ -93,8 +106,7 @@ class StatusChecks:
     every = None
 
     async def run(self, ctx: JobContext) -> int:
-        return await check_unknown(db=ctx.db, clients=ctx.clients, settings=ctx.settings,
-                                   clock=ctx.clock)  # fmt: skip
+        return await check_unknown(ctx)
 
 
 class BalanceRefresh:

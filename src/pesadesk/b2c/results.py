@@ -15,6 +15,7 @@ from pesadesk.b2c import balance
 from pesadesk.b2c.rules import COMPLETED, PROCESSING
 from pesadesk.b2c.settle import refund_for, settle
 from pesadesk.c2b import verify
+from pesadesk.core.errors import NeedsReview
 from pesadesk.core.money import format_kes
 from pesadesk.daraja.callbacks import (
     AccountBalanceResult,
@@ -60,6 +61,13 @@ class ResultHandler:
         if refund is None:
             return Outcome(external_id=external, flagged=True,
                            note="no refund or payout has this conversation id")  # fmt: skip
+        if ctx.must_verify and (not external or refund.conversation_id != external):
+            # Unproven origin: only Daraja knows the ConversationID it gave pesadesk. Kept
+            # and run again once that id is stored (`send`); a forgery stays for a person.
+            raise NeedsReview(
+                f"an unproven B2C result without the ConversationID Daraja gave for "
+                f"{refund.refund_id} ({external})"
+            )
         event = settle(
             session, refund=refund, succeeded=message.succeeded, code=message.result_code,
             desc=b2c_message(message.result_code, message.result.result_desc),
@@ -116,6 +124,10 @@ def _status_result(session: Session, status: TransactionStatusResult, ctx: Conte
     if refund is None:
         return Outcome(external_id=external, flagged=True,
                        note="a Transaction Status result for nothing we sent")  # fmt: skip
+    if ctx.must_verify and (not external or refund.check_token != external):
+        # Unproven origin, and the Occasion (a refund id) is guessable: only the answer to
+        # the question pesadesk asked (its ConversationID, stored by `checks`) counts.
+        raise NeedsReview(f"a Transaction Status answer pesadesk has not asked for ({external})")
     if not status.result.succeeded or not status.transaction_status:
         note = f"Transaction Status could not tell ({status.result.result_code}); asking again"
         return Outcome(external_id=external, note=note)

@@ -23,6 +23,8 @@ from pesadesk.db.models import Refund
 from pesadesk.db.session import Database
 from pesadesk.events.publish import publish
 from pesadesk.payments.views import refund_view
+from pesadesk.pipeline.rerun import rerun_flagged
+from pesadesk.pipeline.run import Pipeline
 from pesadesk.shared import audit
 
 
@@ -56,6 +58,11 @@ async def send(
             await asyncio.to_thread(_mark_unknown, db, refund_pk, note, clock)
     else:
         await asyncio.to_thread(_mark_sent, db, refund_pk, accepted.conversation_id, clock)
+        if accepted.conversation_id:  # a result that came before the id was kept: apply it
+            await asyncio.to_thread(
+                rerun_flagged, Pipeline(db, settings, clock), source="b2c_result",
+                external_id=accepted.conversation_id,
+            )  # fmt: skip
     with db.read() as session:
         sent = session.get(Refund, refund_pk)
         assert sent is not None

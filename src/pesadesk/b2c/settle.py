@@ -104,18 +104,22 @@ def _refunded_status(amount: int) -> Any:
     )
 
 
-def refund_for(session: Session, *keys: str | None) -> Refund | None:
-    for key in keys:
+def refund_for(
+    session: Session, originator: str | None, conversation: str | None,
+    refund_id: str | None = None,
+) -> Refund | None:  # fmt: skip
+    """The refund an answer is about, locked: by the OriginatorConversationID pesadesk
+    made (random, so not guessable) or the ConversationID Daraja gave, each only in its
+    own column; by `refund_id` (sequential, guessable) only where the caller says so."""
+    for column, key in (
+        (Refund.originator_conversation_id, originator),
+        (Refund.conversation_id, conversation),
+        (Refund.refund_id, refund_id),
+    ):
         if not key:
             continue
         found = session.execute(
-            select(Refund)
-            .where(
-                (Refund.originator_conversation_id == key)
-                | (Refund.conversation_id == key)
-                | (Refund.refund_id == key)
-            )
-            .with_for_update()
+            select(Refund).where(column == key).with_for_update()
         ).scalar_one_or_none()
         if found is not None:
             return found

@@ -43,6 +43,9 @@ class Refund(Base):
     result_desc: Mapped[str | None] = mapped_column(String(300))
     next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     checks: Mapped[int] = mapped_column(Integer, default=0)
+    # Daraja's ConversationID for pesadesk's latest Transaction Status question about this
+    # refund: an answer from an unproven origin must name it (CONTRACT §8).
+    check_token: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

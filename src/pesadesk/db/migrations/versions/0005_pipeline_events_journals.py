@@ -173,6 +173,7 @@ def upgrade() -> None:
     with op.batch_alter_table("refunds", schema=None) as batch_op:
         batch_op.add_column(sa.Column("requested_owner", sa.String(length=100), nullable=True))
         batch_op.add_column(sa.Column("account", sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column("check_token", sa.String(length=100), nullable=True))
     op.create_table(
         "refund_requests",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -260,6 +261,7 @@ def downgrade() -> None:
         batch_op.drop_column("claimed_status")
         batch_op.drop_column("verify_reason")
     with op.batch_alter_table("refunds", schema=None) as batch_op:
+        batch_op.drop_column("check_token")
         batch_op.drop_column("account")
         batch_op.drop_column("requested_owner")
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
