@@ -64,4 +64,4 @@ class WebhookAttempt(Base):
     error: Mapped[str | None] = mapped_column(String(500))
     attempted_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
-    __table_args__ = (Index(None, "endpoint_id", "id"),)
+    __table_args__ = (Index(None, "endpoint_id", "id"), Index(None, "outbox_id"))

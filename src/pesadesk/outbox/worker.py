@@ -46,7 +46,7 @@ class Claimed:
     created_at: datetime
 
 
-class Postpone(Exception):  # noqa: N818 - an instruction to the worker, not an error
+class Postpone(Exception):
     """Raised by a handler that cannot run the message now (e.g. its endpoint already has
     enough requests in flight): it goes back to the queue without counting an attempt."""
 

@@ -76,9 +76,11 @@ def upgrade() -> None:
         op.f("ix_webhook_attempts_endpoint_id_id"), "webhook_attempts", ["endpoint_id", "id"]
     )
     op.create_index(op.f("ix_webhook_attempts_event_id"), "webhook_attempts", ["event_id"])
+    op.create_index(op.f("ix_webhook_attempts_outbox_id"), "webhook_attempts", ["outbox_id"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_webhook_attempts_outbox_id"), table_name="webhook_attempts")
     op.drop_index(op.f("ix_webhook_attempts_event_id"), table_name="webhook_attempts")
     op.drop_index(op.f("ix_webhook_attempts_endpoint_id_id"), table_name="webhook_attempts")
     op.drop_table("webhook_attempts")
