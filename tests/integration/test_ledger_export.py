@@ -93,8 +93,8 @@ def test_the_window_takes_whole_journals_and_json_says_the_same(
     """`from`/`to` are Nairobi days: the 7th holds only the late journal; JSON carries
     the same legs as CSV with amounts as numbers."""
     _activity(client, db, clock)
-    late = client.get("/api/ledger/export",
-                      params={"from": "2026-02-07", "to": "2026-02-07", "format": "json"})  # fmt: skip
+    window = {"from": "2026-02-07", "to": "2026-02-07", "format": "json"}
+    late = client.get("/api/ledger/export", params=window)
     assert late.status_code == 200
     assert [(r["account"], r["debit"], r["credit"]) for r in late.json()] == [
         ("cash", 123.45, 0.0), ("suspense", 0.0, 123.45),

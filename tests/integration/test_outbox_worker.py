@@ -31,8 +31,8 @@ def _states(db: Database) -> dict[str, tuple[str, int]]:
         return {row.dedupe_key: (row.status, row.attempts) for row in rows}
 
 
-async def _until(check: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
+async def _until(check: Any, within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
     while not check():
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.02)

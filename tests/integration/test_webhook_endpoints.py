@@ -36,12 +36,14 @@ def test_the_secret_is_shown_once(client: TestClient) -> None:
     """201 carries `whsec_` + base64; neither the list nor the endpoint shows it again."""
     created = _endpoint(client, ["payment.completed", "invoice.paid"])
     secret = str(created["secret"])
-    assert secret.startswith("whsec_") and len(base64.b64decode(secret[6:])) == 32
+    assert secret.startswith("whsec_")
+    assert len(base64.b64decode(secret[6:])) == 32
     assert created["events"] == ["invoice.paid", "payment.completed"]
     listed = client.get("/api/webhook-endpoints").json()
     assert [e["id"] for e in listed["data"]] == [created["id"]]
     one = client.get(f"/api/webhook-endpoints/{created['id']}").json()
-    assert "secret" not in listed["data"][0] and "secret" not in one
+    assert "secret" not in listed["data"][0]
+    assert "secret" not in one
     assert secret not in json.dumps(listed) + json.dumps(one)
     assert one["status"] == "enabled"
 
@@ -124,7 +126,8 @@ def test_redeliver_queues_a_new_delivery_and_refuses_without_endpoint(
     pay(client, "100.00", "NOBODY")
     [event] = client.get("/api/events").json()["data"]
     refused = client.post(f"/api/events/{event['id']}/redeliver")
-    assert refused.status_code == 409 and refused.json()["code"] == "no_webhook_endpoint"
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "no_webhook_endpoint"
     hook = _endpoint(client, ["payment.completed"])
     again = client.post(f"/api/events/{event['id']}/redeliver", json={"endpoint_id": hook["id"]})
     assert again.status_code == 202, again.text
