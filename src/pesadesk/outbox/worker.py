@@ -183,9 +183,11 @@ class OutboxWorker:
                 log.warning("periodic_task_failed", task=getattr(task, "__name__", "?"),
                             error=f"{type(exc).__name__}: {exc}")  # fmt: skip
 
-    async def run_once(self) -> int:
-        """One pass: the periodic sweeps, then one batch of messages, all awaited."""
-        await self.sweep()
+    async def run_once(self, *, sweep: bool = True) -> int:
+        """One pass: the periodic sweeps (unless `sweep` is False), then one batch of
+        messages, all awaited."""
+        if sweep:
+            await self.sweep()
         claimed = await asyncio.to_thread(self.claim)
         await asyncio.gather(*(self._handle(message) for message in claimed))
         return len(claimed)
