@@ -13,6 +13,7 @@ postponed, so one slow endpoint cannot fill every slot of the worker.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import random
 import time
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 import structlog
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from pesadesk import __version__
 from pesadesk.config import Settings
@@ -35,16 +37,13 @@ from pesadesk.db.session import Database
 from pesadesk.events.endpoints import signing_secret
 from pesadesk.events.signing import headers
 from pesadesk.notify.admins import notify_admins
-from pesadesk.outbox.worker import Postpone, current_message
+from pesadesk.outbox.worker import Claimed, Finish, Postpone, current_message
 
 log = structlog.get_logger(__name__)
 
 TIMEOUT_SECONDS = 10.0
 DISABLE_AFTER = timedelta(days=3)
-
-
-class DeliveryFailed(Exception):
-    """Raised when an endpoint did not take an event; the outbox tries again later."""
+MAX_ANSWER_BYTES = 64 * 1024  # what is read of an answer (only to keep the connection)
 
 
 @dataclass(frozen=True)
@@ -75,6 +74,16 @@ def event_body(event: Event) -> str:
     )  # fmt: skip
 
 
+async def _drain(response: httpx.Response) -> None:
+    """Read a short answer to its end, so the connection is kept for the next delivery; a
+    long one is not read (the connection is closed instead)."""
+    read = 0
+    async for chunk in response.aiter_raw():
+        read += len(chunk)
+        if read > MAX_ANSWER_BYTES:
+            break
+
+
 class WebhookSender:
     def __init__(
         self,
@@ -103,22 +112,30 @@ class WebhookSender:
     async def aclose(self) -> None:
         await self.client.aclose()
 
-    async def __call__(self, payload: dict[str, Any]) -> None:
+    async def _slot(self, endpoint_id: int) -> None:
+        """Wait up to half a second for one of the endpoint's slots; a fast endpoint frees
+        one in milliseconds, a slow one does not, and its message is postponed."""
+        for _ in range(10):
+            if self._busy[endpoint_id] < self.per_endpoint:
+                self._busy[endpoint_id] += 1
+                return
+            await asyncio.sleep(0.05)
+        raise Postpone(2.0 + random.random())  # noqa: S311 - spreading, not secrets
+
+    async def __call__(self, payload: dict[str, Any]) -> Finish | None:
+        """Send one delivery; what it met is logged by the returned finish, in the
+        transaction that records the outbox message."""
         endpoint_id, event_id = int(payload["endpoint_id"]), str(payload["event_id"])
-        if self._busy[endpoint_id] >= self.per_endpoint:
-            raise Postpone(2.0 + random.random())  # noqa: S311 - spreading, not secrets
-        self._busy[endpoint_id] += 1
+        await self._slot(endpoint_id)
         try:
             target = await asyncio.to_thread(self._load, endpoint_id, event_id)
             if target is None:
-                return
+                return None
             outcome = await self._send(target)
-            redelivery = bool(payload.get("redelivery"))
-            disabled = await asyncio.to_thread(self._record, target, outcome, redelivery)
         finally:
             self._busy[endpoint_id] -= 1
-        if not outcome.ok and not disabled:
-            raise DeliveryFailed(outcome.error)
+        message, redelivery = current_message(), bool(payload.get("redelivery"))
+        return functools.partial(self._finish, target, outcome, message, redelivery)
 
     def _load(self, endpoint_id: int, event_id: str) -> Target | None:
         """What to send where; None when the endpoint was disabled or deleted meanwhile."""
@@ -147,6 +164,7 @@ class WebhookSender:
                 ) as response,  # fmt: skip
             ):
                 status = response.status_code
+                await _drain(response)
             if not 200 <= status < 300:
                 error = f"answered HTTP {status}"
         except TimeoutError:
@@ -156,32 +174,36 @@ class WebhookSender:
         duration = round((time.perf_counter() - started) * 1000)
         return Outcome(status, duration, error)
 
-    def _record(self, target: Target, outcome: Outcome, redelivery: bool) -> bool:
-        """Log the try and keep the endpoint's health; True when it was disabled now."""
-        message = current_message()
+    def _finish(
+        self, target: Target, outcome: Outcome, message: Claimed, redelivery: bool,
+        session: Session,
+    ) -> str | None:  # fmt: skip
+        """Log the try and keep the endpoint's health. None when the delivery is over
+        (taken, or the endpoint was disabled now); else why it failed, to retry."""
         now = self.clock.now()
-        with self.db.write() as session:
-            session.add(
-                WebhookAttempt(
-                    endpoint_id=target.endpoint_id, event_id=target.event_id,
-                    outbox_id=message.id, attempt=message.attempts, redelivery=redelivery,
-                    succeeded=outcome.ok, status_code=outcome.status_code,
-                    duration_ms=outcome.duration_ms, error=outcome.error, attempted_at=now,
-                )
-            )  # fmt: skip
-            endpoint = WebhookEndpoint.id == target.endpoint_id
-            if outcome.ok:
-                session.execute(update(WebhookEndpoint).where(endpoint)
-                                .values(failing_since=None, last_success_at=now))  # fmt: skip
-                return False
-            session.execute(
-                update(WebhookEndpoint)
-                .where(endpoint, WebhookEndpoint.failing_since.is_(None))
-                .values(failing_since=now)
+        session.add(
+            WebhookAttempt(
+                endpoint_id=target.endpoint_id, event_id=target.event_id,
+                outbox_id=message.id, attempt=message.attempts, redelivery=redelivery,
+                succeeded=outcome.ok, status_code=outcome.status_code,
+                duration_ms=outcome.duration_ms, error=outcome.error, attempted_at=now,
             )
-            return self._disable_if_failing(session, target, now)
+        )  # fmt: skip
+        endpoint = WebhookEndpoint.id == target.endpoint_id
+        if outcome.ok:
+            session.execute(update(WebhookEndpoint).where(endpoint)
+                            .values(failing_since=None, last_success_at=now))  # fmt: skip
+            return None
+        session.execute(
+            update(WebhookEndpoint)
+            .where(endpoint, WebhookEndpoint.failing_since.is_(None))
+            .values(failing_since=now)
+        )
+        if self._disable_if_failing(session, target, now):
+            return None
+        return outcome.error
 
-    def _disable_if_failing(self, session: Any, target: Target, now: datetime) -> bool:
+    def _disable_if_failing(self, session: Session, target: Target, now: datetime) -> bool:
         disabled = session.execute(
             update(WebhookEndpoint)
             .where(

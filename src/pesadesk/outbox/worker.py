@@ -15,6 +15,7 @@ go out twice (the send succeeded, the process died before recording it).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -24,6 +25,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from pesadesk.core.clock import Clock
 from pesadesk.core.retry import RetryPolicy
@@ -33,8 +35,13 @@ from pesadesk.outbox.store import DONE, FAILED, PENDING, SENDING
 
 log = structlog.get_logger(__name__)
 
-Handler = Callable[[dict[str, Any]], Awaitable[None]]
+# What a handler may hand back: work to do in the transaction that records the message
+# (e.g. a delivery log row), returning None when the message is done or the reason it
+# is not (then it is retried by its kind's policy, like a raised error).
+Finish = Callable[[Session], str | None]
+Handler = Callable[[dict[str, Any]], Awaitable[Finish | None]]
 Periodic = Callable[[], Awaitable[Any]]
+RECORD_BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,17 @@ class Claimed:
     payload: dict[str, Any]
     attempts: int
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class Result:
+    message: Claimed
+    error: BaseException | None
+    finish: Finish | None
+
+
+class Unfinished(Exception):
+    """Raised (recorded) when a handler's finish said the message is not done."""
 
 
 class Postpone(Exception):
@@ -153,26 +171,51 @@ class OutboxWorker:
             log.warning("outbox_retry", kind=message.kind, id=message.id, error=text)
         return values
 
-    def _record(self, message: Claimed, error: BaseException | None) -> None:
-        values = self._values(message, error)
-        with self.db.write() as session:
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == message.id, OutboxMessage.status == SENDING)
-                .values(**values)
-            )
+    def record(self, results: Sequence[Result]) -> None:
+        """Record finished messages, many in one transaction (one commit, one fsync, for a
+        whole burst); each handler's `finish` runs in it. Should that transaction fail,
+        each message is recorded alone, so one bad result cannot hold back the others."""
+        if not results:
+            return
+        try:
+            with self.db.write() as session:
+                for result in results:
+                    self._record_one(session, result)
+        except Exception as exc:  # noqa: BLE001 - fall back to one transaction each
+            log.warning("outbox_record_batch_failed", error=type(exc).__name__, size=len(results))
+            for result in results:
+                self._record_alone(result)
 
-    async def _handle(self, message: Claimed) -> None:
+    def _record_alone(self, result: Result) -> None:
+        try:
+            with self.db.write() as session:
+                self._record_one(session, result)
+        except Exception as exc:  # noqa: BLE001 - record the failure without the finish
+            failed = Result(result.message, exc, None)
+            with self.db.write() as session:
+                self._record_one(session, failed)
+
+    def _record_one(self, session: Session, result: Result) -> None:
+        error = result.error
+        if result.finish is not None and error is None:
+            verdict = result.finish(session)
+            if verdict is not None:
+                error = Unfinished(verdict)
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == result.message.id, OutboxMessage.status == SENDING)
+            .values(**self._values(result.message, error))
+        )
+
+    async def _run(self, message: Claimed) -> Result:
         handler = self.handlers.get(message.kind)
-        error: BaseException | None = None
         _current.set(message)
         try:
             if handler is None:
                 raise LookupError(f"no handler for outbox kind {message.kind!r}")
-            await handler(message.payload)
+            return Result(message, None, await handler(message.payload))
         except Exception as exc:  # noqa: BLE001 - recorded and retried, never lost
-            error = exc
-        await asyncio.to_thread(self._record, message, error)
+            return Result(message, exc, None)
 
     async def sweep(self) -> None:
         """The periodic jobs, one after another; a failing one does not stop the rest."""
@@ -189,15 +232,30 @@ class OutboxWorker:
         if sweep:
             await self.sweep()
         claimed = await asyncio.to_thread(self.claim)
-        await asyncio.gather(*(self._handle(message) for message in claimed))
+        results = await asyncio.gather(*(self._run(message) for message in claimed))
+        await asyncio.to_thread(self.record, results)
         return len(claimed)
 
-    def _start(self, message: Claimed) -> None:
-        task = asyncio.create_task(self._handle(message), name=f"outbox-{message.id}")
+    def _start(self, message: Claimed, finished: asyncio.Queue[Result]) -> None:
+        async def run() -> None:
+            finished.put_nowait(await self._run(message))
+
+        task = asyncio.create_task(run(), name=f"outbox-{message.id}")
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
 
-    async def _claim_more(self) -> int:
+    async def _record_forever(self, finished: asyncio.Queue[Result]) -> None:
+        """Record results as they come, all that are waiting in one go."""
+        while True:
+            batch = [await finished.get()]
+            while not finished.empty() and len(batch) < RECORD_BATCH:
+                batch.append(finished.get_nowait())
+            try:
+                await asyncio.to_thread(self.record, batch)
+            except Exception as exc:  # noqa: BLE001 - their leases run out; tried again
+                log.warning("outbox_record_failed", error=type(exc).__name__, size=len(batch))
+
+    async def _claim_more(self, finished: asyncio.Queue[Result]) -> int:
         """Claims as many due messages as there are free slots (at most a batch) and starts
         each; returns how many it asked for that it did not get (0: the queue may hold more)."""
         room = min(self.batch_size, self.concurrency - len(self._inflight))
@@ -205,7 +263,7 @@ class OutboxWorker:
             return -1
         claimed = await asyncio.to_thread(self.claim, room)
         for message in claimed:
-            self._start(message)
+            self._start(message, finished)
         return room - len(claimed)
 
     async def _sweep_forever(self, interval: float) -> None:
@@ -215,12 +273,14 @@ class OutboxWorker:
 
     async def run_forever(self, *, interval: float = 1.0) -> None:
         """Claim and run messages until cancelled; in-flight ones are cancelled with it
-        (their leases run out and they are taken up again)."""
+        (their leases run out and they are taken up again), finished ones recorded."""
+        finished: asyncio.Queue[Result] = asyncio.Queue()
         sweeps = asyncio.create_task(self._sweep_forever(interval), name="outbox-sweeps")
+        recorder = asyncio.create_task(self._record_forever(finished), name="outbox-recorder")
         try:
             while True:
                 try:
-                    short = await self._claim_more()
+                    short = await self._claim_more(finished)
                 except Exception as exc:  # noqa: BLE001 - e.g. the database restarting
                     log.warning("outbox_pass_failed", error=type(exc).__name__)
                     short = 1
@@ -231,7 +291,11 @@ class OutboxWorker:
                 elif short > 0:  # the queue is drained for now
                     await asyncio.sleep(interval)
         finally:
-            sweeps.cancel()
-            for task in list(self._inflight):
+            for task in (sweeps, *self._inflight):
                 task.cancel()
             await asyncio.gather(sweeps, *self._inflight, return_exceptions=True)
+            recorder.cancel()
+            await asyncio.gather(recorder, return_exceptions=True)
+            left = [finished.get_nowait() for _ in range(finished.qsize())]
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.record, left)
