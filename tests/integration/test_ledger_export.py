@@ -117,7 +117,7 @@ def test_the_cli_writes_the_same_journal(
     one line and exit 2."""
     _activity(client, db, clock)
     monkeypatch.setenv("PESADESK_DATABASE_URL", db_url)
-    monkeypatch.setenv("PESADESK_CONFIG", "/nonexistent/config.yaml")
+    monkeypatch.setenv("PESADESK_CONFIG", "")  # empty: no config file
     runner = CliRunner()
     done = runner.invoke(app, ["ledger", "export", "--format", "csv"])
     assert done.exit_code == 0, done.output
