@@ -1,13 +1,15 @@
 """Sending one event to one endpoint: the outbox handler for `webhook_delivery`.
 
 The body is the event as `GET /api/events` shows it, signed per Standard Webhooks. A 2xx
-answer within 10 s is delivered; anything else is an error the outbox retries with the
-webhook policy (`core.retry.WEBHOOK_RETRY`). Every try is logged with its status code
-and time. An endpoint that has failed without a single success for three days is
-disabled and the admins are told on WhatsApp.
+answer within 10 s is delivered; anything else is retried by the outbox with the webhook
+policy (`core.retry.WEBHOOK_RETRY`). Every try is logged with its status code and time,
+in the transaction that records the outbox message (the handler hands back a finish).
+An endpoint that has failed without a single success for three days is disabled and the
+admins are told on WhatsApp.
 
-At most `per_endpoint` requests go to one endpoint at once from a process; more are
-postponed, so one slow endpoint cannot fill every slot of the worker.
+At most `per_endpoint` requests go to one endpoint at once from a process; more wait up
+to half a second for a slot, then are postponed, so one slow endpoint cannot fill every
+slot of the worker.
 """
 
 from __future__ import annotations
