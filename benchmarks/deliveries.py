@@ -234,6 +234,61 @@ def run(backend: str, args: argparse.Namespace) -> list[str]:
     return problems
 
 
+def fanout_cost(backend: str, args: argparse.Namespace) -> None:
+    """Time of the fan-out statement a callback's transaction runs for its events (two, as
+    a payment placed on an invoice has), with no endpoint and with `--endpoints`."""
+    from pesadesk.config import Settings
+    from pesadesk.core.clock import SystemClock
+    from pesadesk.core.events import PaymentCompleted
+    from pesadesk.db.migrate import upgrade
+    from pesadesk.db.models import Event
+    from pesadesk.db.session import Database
+    from pesadesk.events.fanout import webhook_deliveries
+    from pesadesk.events.publish import new_event_id
+    from pesadesk.events.types import Published
+
+    rounds = 500
+    with (
+        tempfile.TemporaryDirectory(prefix="pesadesk-fanout-") as tmp,
+        fresh_database(backend, Path(tmp), "fanout", args.pg_url) as url,
+    ):
+        seed(url, 0, [f"http://127.0.0.1:9/hooks/{n}" for n in range(args.endpoints)])
+        db, clock, settings = Database(url), SystemClock(), Settings(database_url=url)
+        upgrade(db)
+        timings = {}
+        for label, enabled in (("no endpoint", False), (f"{args.endpoints} endpoint(s)", True)):
+            with db.write() as session:
+                session.execute(text_update(enabled))
+            spent = 0.0
+            for _ in range(rounds):
+                with db.write() as session:
+                    now = clock.now()
+                    rows = [
+                        Event(event_id=new_event_id(), type="payment.completed",
+                              subject="PAY-X", data="{}", created_at=now)
+                        for _ in range(2)
+                    ]  # fmt: skip
+                    session.add_all(rows)
+                    session.flush()
+                    published = [Published(PaymentCompleted("PAY-X"), r.event_id, {}, None)
+                                 for r in rows]  # fmt: skip
+                    started = time.perf_counter()
+                    webhook_deliveries(session, published, settings, now)
+                    spent += time.perf_counter() - started
+            timings[label] = spent / rounds * 1e6
+        db.dispose()
+    print(f"  {backend:<9}fan-out statement per callback (2 events): "
+          + ", ".join(f"{k}: {v:.0f} µs" for k, v in timings.items()))  # fmt: skip
+
+
+def text_update(enabled: bool) -> Any:
+    from sqlalchemy import update
+
+    from pesadesk.db.models_webhooks import WebhookEndpoint
+
+    return update(WebhookEndpoint).values(enabled=enabled)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
@@ -241,6 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--endpoints", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--slow", action="store_true", help="add an endpoint that takes 10 s")
+    parser.add_argument(
+        "--fanout", action="store_true", help="time the fan-out statement a callback runs"
+    )
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL)
     parser.add_argument("--receiver", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--delay", type=float, default=0.0, help=argparse.SUPPRESS)
@@ -254,6 +312,10 @@ def main(argv: list[str] | None = None) -> int:
         backends.remove("postgres")
     print(f"webhook deliveries from the outbox, worker concurrency {args.concurrency}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+    if args.fanout:
+        for backend in backends:
+            fanout_cost(backend, args)
+        return 0
     problems = [p for backend in backends for p in run(backend, args)]
     for problem in problems:
         print(f"PROBLEM: {problem}")
