@@ -45,6 +45,7 @@ log = structlog.get_logger(__name__)
 
 TIMEOUT_SECONDS = 10.0
 DISABLE_AFTER = timedelta(days=3)
+MAX_POSTPONE = 600.0  # seconds a message for a saturated endpoint is put off at most
 MAX_ANSWER_BYTES = 64 * 1024  # what is read of an answer (only to keep the connection)
 
 
@@ -102,7 +103,9 @@ class WebhookSender:
         self.clock = clock
         self.timeout = timeout
         self.per_endpoint = per_endpoint
-        self._busy: Counter[int] = Counter()
+        self._busy: Counter[int] = Counter()  # requests in flight, per endpoint
+        self._deferred: Counter[int] = Counter()  # messages put off while it was saturated
+        self._latency: dict[int, float] = {}  # recent seconds per request, per endpoint
         self.client = httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(timeout),
@@ -122,7 +125,23 @@ class WebhookSender:
                 self._busy[endpoint_id] += 1
                 return
             await asyncio.sleep(0.05)
-        raise Postpone(2.0 + random.random())  # noqa: S311 - spreading, not secrets
+        raise Postpone(self._postponement(endpoint_id))
+
+    def _postponement(self, endpoint_id: int) -> float:
+        """How long a message waits for a saturated endpoint: about the time the endpoint
+        needs for the messages already put off before it, so a backlog for a slow endpoint
+        comes back spread out instead of churning through the queue every few seconds."""
+        self._deferred[endpoint_id] += 1
+        ahead = self._deferred[endpoint_id] / self.per_endpoint
+        seconds = min(MAX_POSTPONE, max(2.0, ahead * self._latency.get(endpoint_id, 1.0)))
+        return seconds * (1 + random.random() / 4)  # noqa: S311 - spreading, not secrets
+
+    def _took(self, endpoint_id: int, seconds: float) -> None:
+        """Keep the endpoint's recent request time; a free slot ends a backlog."""
+        before = self._latency.get(endpoint_id, seconds)
+        self._latency[endpoint_id] = 0.8 * before + 0.2 * seconds
+        if self._busy[endpoint_id] <= 1:
+            self._deferred[endpoint_id] = 0
 
     async def __call__(self, payload: dict[str, Any]) -> Finish | None:
         """Send one delivery; what it met is logged by the returned finish, in the
@@ -134,6 +153,7 @@ class WebhookSender:
             if target is None:
                 return None
             outcome = await self._send(target)
+            self._took(endpoint_id, outcome.duration_ms / 1000)
         finally:
             self._busy[endpoint_id] -= 1
         message, redelivery = current_message(), bool(payload.get("redelivery"))
