@@ -185,7 +185,7 @@ def attempts_ok(url: str) -> tuple[int, int]:
     """(successful tries, distinct event-endpoint pairs among them) in the log."""
     from sqlalchemy import distinct, func, select, tuple_
 
-    from pesadesk.db.models_webhooks import WebhookAttempt
+    from pesadesk.db.models.webhooks import WebhookAttempt
     from pesadesk.db.session import Database
 
     db = Database(url)
@@ -284,7 +284,7 @@ def fanout_cost(backend: str, args: argparse.Namespace) -> None:
 def text_update(enabled: bool) -> Any:
     from sqlalchemy import update
 
-    from pesadesk.db.models_webhooks import WebhookEndpoint
+    from pesadesk.db.models.webhooks import WebhookEndpoint
 
     return update(WebhookEndpoint).values(enabled=enabled)
 

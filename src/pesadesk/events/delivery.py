@@ -34,7 +34,7 @@ from pesadesk import __version__
 from pesadesk.config import Settings
 from pesadesk.core.clock import Clock
 from pesadesk.db.models import Event
-from pesadesk.db.models_webhooks import WebhookAttempt, WebhookEndpoint
+from pesadesk.db.models.webhooks import WebhookAttempt, WebhookEndpoint
 from pesadesk.db.session import Database
 from pesadesk.events.endpoints import signing_secret
 from pesadesk.events.signing import headers

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from pesadesk.core.clock import Clock
 from pesadesk.core.events import TYPE_NAMES
-from pesadesk.db.models_webhooks import WebhookEndpoint, WebhookSubscription
+from pesadesk.db.models.webhooks import WebhookEndpoint, WebhookSubscription
 from pesadesk.db.session import Database
 from pesadesk.events.errors import EndpointNotFound, InvalidEndpoint
 from pesadesk.events.signing import new_secret

@@ -14,7 +14,7 @@ from pesadesk.core.clock import Clock
 from pesadesk.core.errors import InvalidInput
 from pesadesk.core.events import TYPE_NAMES
 from pesadesk.db.models import Event, OutboxMessage
-from pesadesk.db.models_webhooks import WebhookAttempt, WebhookEndpoint, WebhookSubscription
+from pesadesk.db.models.webhooks import WebhookAttempt, WebhookEndpoint, WebhookSubscription
 from pesadesk.db.session import Database
 from pesadesk.events.endpoints import EVERY
 from pesadesk.events.errors import EndpointNotFound, EventNotFound, NoEndpoint
