@@ -16,7 +16,7 @@ from pesadesk.ledger import export
 router = APIRouter(tags=["ledger"])
 
 
-@router.get("/api/ledger/export")
+@router.get("/api/ledger/export", responses={200: {"content": {"text/csv": {}}}})
 async def export_ledger(
     state: State,
     _: Admin,
