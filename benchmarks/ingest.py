@@ -534,8 +534,10 @@ def _sqlite_path(url: str) -> str:
     return url.split("///", 1)[1]
 
 
-def seed_pesadesk(url: str) -> list[str]:
-    """Migrate, then customers and invoices for the confirmations to land on."""
+def seed_pesadesk(url: str, webhook_endpoints: int = 0) -> list[str]:
+    """Migrate, then customers and invoices for the confirmations to land on, and
+    `webhook_endpoints` endpoints taking every event (so each callback queues deliveries;
+    nothing is sent without `--background`)."""
     from pesadesk.core.clock import SystemClock
     from pesadesk.db.migrate import upgrade
     from pesadesk.db.session import Database
@@ -559,9 +561,22 @@ def seed_pesadesk(url: str) -> list[str]:
                         clock=clock,
                     )
                     refs.append(invoice.invoice_id)
+        _seed_endpoints(db, webhook_endpoints)
     finally:
         db.dispose()
     return refs
+
+
+def _seed_endpoints(db: Any, count: int) -> None:
+    from pesadesk.core.clock import SystemClock
+    from pesadesk.core.statuses import Role
+    from pesadesk.events import endpoints
+    from pesadesk.shared.apikeys import Principal
+
+    who = Principal(name="bench", role=Role.ADMIN, key_id=None, owner="bench")
+    for n in range(count):
+        endpoints.create(db, url=f"http://127.0.0.1:9/hooks/{n}", events=["*"], actor=who,
+                         clock=SystemClock())  # fmt: skip
 
 
 def seed_floor(backend: str, url: str) -> None:
@@ -732,7 +747,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> Iterator[Result]:
                     seed_floor(backend, floor_url)
                     yield measure(backend, "floor", floor_url, [], workdir, args, clients)
             with fresh_database(backend, workdir, "pesadesk", args.pg_url) as url:
-                refs = seed_pesadesk(url)
+                refs = seed_pesadesk(url, args.webhook_endpoints)
                 yield measure(backend, "pesadesk", url, refs, workdir, args, clients, servers)
 
 
@@ -833,6 +848,13 @@ def main(argv: list[str] | None = None) -> int:
         "--ingest-threads",
         type=int,
         help="pesadesk's ingest writer threads (default: 1 on SQLite, 4 on PostgreSQL)",
+    )
+    parser.add_argument(
+        "--webhook-endpoints",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed N webhook endpoints taking every event (deliveries queued, not sent)",
     )
     parser.add_argument("--serve", choices=["pesadesk", "floor"], help=argparse.SUPPRESS)
     parser.add_argument("--db-url", help=argparse.SUPPRESS)

@@ -13,9 +13,11 @@ import pytest
 
 from pesadesk.api.app import create_app
 from pesadesk.config import Settings
+from pesadesk.core.retry import RetryPolicy
 from pesadesk.db.session import Database
 from pesadesk.emulator.state import EmulatorConfig
 from pesadesk.emulator.whatsapp_sink import WhatsAppSink
+from pesadesk.events.fanout import WEBHOOK_DELIVERY
 from pesadesk.testing import free_port, serve_in_thread
 from pesadesk.testing.emulator import RunningEmulator, running_emulator
 from tests.conftest import ADMIN_KEY
@@ -135,7 +137,11 @@ def desk(
             settings,
             db=db,
             worker_interval=0.1,
-            worker_options={"base_delay_seconds": 0.05, "max_delay_seconds": 0.2},
+            worker_options={
+                "base_delay_seconds": 0.05,
+                "max_delay_seconds": 0.2,
+                "policies": {WEBHOOK_DELIVERY: RetryPolicy(0.05, 0.2, max_attempts=10)},
+            },
         )
         with (
             serve_in_thread(app, port=port) as url,

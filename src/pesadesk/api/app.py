@@ -24,9 +24,11 @@ from pesadesk.api.middleware import RequestIdMiddleware
 from pesadesk.api.routes import (
     customers,
     dashboard,
+    events,
     health,
     invoices,
     keys,
+    ledger,
     orders,
     payments,
     pos,
@@ -107,7 +109,7 @@ async def _running(state: AppState, run: Background, owns_db: bool) -> AsyncIter
 
 ROUTERS = (
     health, customers, invoices, pos, orders, payments, webhook_logs, keys,
-    stats, reconciliation, refunds, refund_requests, dashboard,
+    stats, reconciliation, refunds, refund_requests, events, ledger, dashboard,
 )  # fmt: skip
 
 

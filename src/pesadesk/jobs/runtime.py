@@ -13,8 +13,11 @@ import httpx
 from pesadesk.accounts.clients import AccountClients
 from pesadesk.config import Settings
 from pesadesk.core.clock import Clock
+from pesadesk.core.retry import WEBHOOK_RETRY
 from pesadesk.daraja.client import DarajaClient
 from pesadesk.db.session import Database
+from pesadesk.events.delivery import WebhookSender
+from pesadesk.events.fanout import WEBHOOK_DELIVERY
 from pesadesk.jobs.context import JobContext, PeriodicJob
 from pesadesk.jobs.registry import JOBS
 from pesadesk.metrics import Metrics
@@ -58,6 +61,7 @@ class Runtime:
     context: JobContext
     whatsapp: WhatsAppClient
     worker: OutboxWorker
+    webhooks: WebhookSender
 
     @property
     def daraja(self) -> DarajaClient:
@@ -74,6 +78,7 @@ class Runtime:
     async def aclose(self) -> None:
         await self.context.clients.aclose()
         await self.whatsapp.aclose()
+        await self.webhooks.aclose()
 
 
 def build_runtime(
@@ -84,6 +89,7 @@ def build_runtime(
     daraja_transport: httpx.AsyncBaseTransport | None = None,
     whatsapp_transport: httpx.AsyncBaseTransport | None = None,
     metrics: Metrics | None = None,
+    webhook_transport: httpx.AsyncBaseTransport | None = None,
     **worker_options: Any,
 ) -> Runtime:
     hooks = metrics.daraja_hooks() if metrics is not None else None
@@ -97,11 +103,14 @@ def build_runtime(
     async def send_whatsapp(payload: dict[str, Any]) -> None:
         await whatsapp.send_text(to=payload["to"], body=payload["body"])
 
+    webhooks = WebhookSender(db, settings, clock, transport=webhook_transport)
+    policies = {WEBHOOK_DELIVERY: WEBHOOK_RETRY, **worker_options.pop("policies", {})}
     worker = OutboxWorker(
         db,
         clock,
-        {WHATSAPP_TEXT: send_whatsapp},
+        {WHATSAPP_TEXT: send_whatsapp, WEBHOOK_DELIVERY: webhooks},
         periodic=[scheduled(job, context) for job in JOBS],
+        policies=policies,
         **worker_options,
     )
-    return Runtime(context=context, whatsapp=whatsapp, worker=worker)
+    return Runtime(context=context, whatsapp=whatsapp, worker=worker, webhooks=webhooks)

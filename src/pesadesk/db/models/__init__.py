@@ -19,6 +19,7 @@ from pesadesk.db.models.callbacks import (
 from pesadesk.db.models.ledger import LedgerEntry, LedgerJournal
 from pesadesk.db.models.money import Customer, Invoice, Order, Payment, PosSale, PosSaleItem, SaleQr
 from pesadesk.db.models.moneyout import BalanceSnapshot, Refund, RefundRequest
+from pesadesk.db.models.webhooks import WebhookAttempt, WebhookEndpoint, WebhookSubscription
 
 __all__ = [
     "ApiKey",
@@ -42,5 +43,8 @@ __all__ = [
     "SaleQr",
     "Sequence",
     "StatementImport",
+    "WebhookAttempt",
+    "WebhookEndpoint",
     "WebhookLog",
+    "WebhookSubscription",
 ]
