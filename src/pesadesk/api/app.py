@@ -21,6 +21,7 @@ from pesadesk.api.deps import AppState
 from pesadesk.api.guard import WebhookGuard
 from pesadesk.api.limits import BodyLimit
 from pesadesk.api.middleware import RequestIdMiddleware
+from pesadesk.api.openapi import install_openapi
 from pesadesk.api.routes import (
     customers,
     dashboard,
@@ -155,4 +156,5 @@ def create_app(
     pages.install(app)
     for module in ROUTERS:
         app.include_router(module.router)
+    install_openapi(app)
     return app

@@ -6,8 +6,10 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Header, Path, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
 
 from pesadesk.config import Settings
 from pesadesk.core.clock import Clock
@@ -58,8 +60,30 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
+class BearerScheme(HTTPBearer):
+    """Declares the bearer scheme in OpenAPI (with the role an operation needs as its
+    scope); it reads nothing: `require` checks the header itself, as it always has."""
+
+    async def __call__(self, request: HTTPConnection) -> HTTPAuthorizationCredentials | None:
+        return None
+
+
+BEARER = BearerScheme(
+    scheme_name="bearer",
+    bearerFormat="API key",
+    description="An API key (`pesadesk apikey create` or `POST /api/keys`), sent as "
+    "`Authorization: Bearer <key>`. Roles: `viewer` reads, `operator` also creates and "
+    "starts payments and refunds, `admin` does everything.",
+    auto_error=False,
+)
+
+
 def require(role: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
-    async def dependency(request: Request, state: State) -> Principal:
+    async def dependency(
+        request: Request,
+        state: State,
+        _documented: None = Security(BEARER, scopes=[role.value]),
+    ) -> Principal:
         key = _bearer(request)
 
         principal = await run_in_threadpool(

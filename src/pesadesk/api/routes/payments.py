@@ -9,15 +9,37 @@ from starlette.concurrency import run_in_threadpool
 
 from pesadesk.api.deps import Admin, Operator, State, Viewer
 from pesadesk.api.filters import parse_bound
+from pesadesk.api.problems import answers, explain
 from pesadesk.api.schemas import AllocateIn, ReviewIn
-from pesadesk.core.errors import InvalidInput
+from pesadesk.api.schemas.payments import CSV_EXAMPLE, Payment, PaymentLedger, PaymentListing
+from pesadesk.core.errors import (
+    AlreadyAllocated,
+    CustomerNotFound,
+    InvalidInput,
+    InvoiceNotFound,
+    PaymentNotFound,
+)
 from pesadesk.payments import service
+from pesadesk.payments.review import NotUnderReview
 from pesadesk.shared.pages import PageRequest
 
 router = APIRouter(prefix="/api/payments", tags=["payments"])
+LISTING = {
+    "model": PaymentListing,
+    "description": "JSON (a plain array, or a page with `limit`/`cursor`) or, with "
+    "`?format=csv`, CSV of every matching payment",
+    "content": {"text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE}},
+}
 
 
-@router.get("", response_model=None, responses={200: {"content": {"text/csv": {}}}})
+@router.get(
+    "", response_model=None,
+    responses={200: LISTING, **answers(
+        explain(InvalidInput, "status must be one of processing, completed, failed, "
+                "cancelled, timeout, unallocated, pending_verification, refunded, "
+                "partially_refunded"),
+    )},
+)  # fmt: skip
 async def list_payments(
     state: State,
     _: Viewer,
@@ -34,7 +56,12 @@ async def list_payments(
     format: str | None = None,  # the contract names this query parameter
 ) -> StreamingResponse | dict[str, Any]:
     """Every matching payment as a plain array (streamed) or CSV; with `limit`/`cursor`,
-    one page. `q` finds a receipt, phone, payer name or reference."""
+    one page. `q` finds a receipt, phone, payer name or reference.
+
+    Filters: `status` (a payment status), `method` (`mpesa`), `source` (`stk` or `c2b`),
+    `from`/`to` (`YYYY-MM-DD`, a whole East Africa Time day, `to` inclusive, or a
+    datetime; a payment counts at M-Pesa's time, `paid_at`), `needs_review`, `account`
+    (a collection account's name); `format`: `json` (default) or `csv`."""
     query = service.filtered(
         status=status, method=method, source=source, start=parse_bound(from_, end=False),
         end=parse_bound(to, end=True), needs_review=needs_review, q=q, account=account,
@@ -57,20 +84,29 @@ async def list_payments(
     return page.body()
 
 
-@router.get("/{payment_id}")
+@router.get("/{payment_id}", response_model=Payment, responses=answers(PaymentNotFound))
 async def get_payment(payment_id: str, state: State, _: Viewer) -> dict[str, Any]:
     return await run_in_threadpool(service.get_payment, state.db, payment_id)
 
 
-@router.get("/{payment_id}/ledger")
+@router.get(
+    "/{payment_id}/ledger", response_model=PaymentLedger, responses=answers(PaymentNotFound)
+)
 async def payment_ledger(payment_id: str, state: State, _: Viewer) -> dict[str, Any]:
     """The ledger legs this payment's money moved by."""
     return await run_in_threadpool(service.ledger_legs, state.db, payment_id)
 
 
-@router.post("/{payment_id}/allocate")
+@router.post(
+    "/{payment_id}/allocate", response_model=Payment,
+    responses=answers(
+        PaymentNotFound, InvoiceNotFound, CustomerNotFound, AlreadyAllocated,
+        explain(InvalidInput, "give exactly one of invoice_id or customer_id"),
+    ),
+)  # fmt: skip
 async def allocate(payment_id: str, body: AllocateIn, state: State, _: Operator) -> dict[str, Any]:
-    """Place an `unallocated` payment on an invoice or a customer's account."""
+    """Place an `unallocated` payment on an invoice or a customer's account; it becomes
+    `completed`. A second placement is 409."""
     return await run_in_threadpool(
         lambda: service.allocate(
             state.db, payment_id=payment_id, invoice_id=body.invoice_id,
@@ -79,7 +115,10 @@ async def allocate(payment_id: str, body: AllocateIn, state: State, _: Operator)
     )  # fmt: skip
 
 
-@router.post("/{payment_id}/review")
+@router.post(
+    "/{payment_id}/review", response_model=Payment,
+    responses=answers(PaymentNotFound, NotUnderReview),
+)  # fmt: skip
 async def close_review(payment_id: str, body: ReviewIn, state: State, who: Admin) -> dict[str, Any]:
     """An admin closes a payment's review with a note saying what was done."""
     return await run_in_threadpool(

@@ -9,25 +9,34 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from pesadesk.api.deps import Paging, State, Viewer
 from pesadesk.api.guard import client_address
-from pesadesk.api.problems import problem_of
-from pesadesk.api.schemas import Body
+from pesadesk.api.problems import MALFORMED_JSON, VALIDATION, answers, explain, problem_of
+from pesadesk.api.schemas import RefundRequestIn
+from pesadesk.api.schemas.moneyout import RefundRequestList, RefundRequestReceived
 from pesadesk.b2c import customer_requests
-from pesadesk.core.errors import PesadeskError
+from pesadesk.core.errors import (
+    DatabaseBusy,
+    InvalidAmount,
+    InvalidInput,
+    InvalidPhone,
+    LossyAmount,
+    PayloadTooLarge,
+    PesadeskError,
+    RateLimited,
+    StorageUnavailable,
+)
 from pesadesk.core.money import positive_cents
 
 router = APIRouter(tags=["refund requests"])
-
-
-class RefundRequestIn(Body):
-    receipt: str = Field(min_length=1, max_length=40)
-    phone: str = Field(min_length=1, max_length=20)
-    amount: Decimal | None = None
-    reason: str = Field(min_length=1, max_length=500)
+# No key, so nothing of the keyed operations' errors is added to these by `api.openapi`.
+REQUEST_ERRORS = answers(
+    explain(InvalidInput, "receipt: an M-Pesa receipt is 8-12 letters and digits (RKL51ZDR4F)"),
+    InvalidPhone, InvalidAmount, LossyAmount, RateLimited, VALIDATION, MALFORMED_JSON,
+    PayloadTooLarge, StorageUnavailable, DatabaseBusy,
+)  # fmt: skip
 
 
 async def _submit(request: Request, state: Any, body: RefundRequestIn) -> dict[str, Any]:
@@ -43,14 +52,17 @@ async def _submit(request: Request, state: Any, body: RefundRequestIn) -> dict[s
     )
 
 
-@router.post("/api/refund-requests", status_code=202)
+@router.post(
+    "/api/refund-requests", status_code=202, response_model=RefundRequestReceived,
+    responses=REQUEST_ERRORS,
+)  # fmt: skip
 async def request_refund(body: RefundRequestIn, request: Request, state: State) -> JSONResponse:
     """A customer asks for their money back; no key. The same answer whether or not the
     receipt is known; 429 past `refund_requests.rate_limit_per_minute` per address."""
     return JSONResponse(await _submit(request, state, body), status_code=202)
 
 
-@router.get("/api/refund-requests")
+@router.get("/api/refund-requests", response_model=RefundRequestList)
 async def list_refund_requests(
     state: State, _: Viewer, paging: Paging, status: str | None = None
 ) -> dict[str, Any]:

@@ -6,12 +6,21 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from pesadesk.api.deps import Admin, BigRowId, Paging, State, Viewer
+from pesadesk.api.problems import answers, explain
+from pesadesk.api.schemas.admin import Reprocessed, WebhookLogList
+from pesadesk.core.errors import InvalidInput, WebhookLogNotFound
 from pesadesk.pipeline import logs
 
 router = APIRouter(prefix="/api/webhooks/logs", tags=["webhooks"])
 
 
-@router.get("")
+@router.get(
+    "", response_model=WebhookLogList,
+    responses=answers(
+        explain(InvalidInput, "source must be one of stk, c2b_validation, c2b_confirmation, "
+                "b2c_result, b2c_timeout"),
+    ),
+)  # fmt: skip
 async def list_logs(
     state: State,
     _: Viewer,
@@ -28,7 +37,10 @@ async def list_logs(
     return page.body()
 
 
-@router.post("/{log_id}/reprocess")
+@router.post(
+    "/{log_id}/reprocess", response_model=Reprocessed, responses=answers(WebhookLogNotFound)
+)
 async def reprocess(log_id: BigRowId, state: State, _: Admin) -> dict[str, Any]:
-    """Run a logged callback again; never credits twice."""
+    """Run a logged callback again; never credits twice. An entry already processed
+    answers `{"reprocessed": false}`."""
     return await run_in_threadpool(logs.reprocess, state.pipeline, log_id)
