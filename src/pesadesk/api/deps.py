@@ -6,7 +6,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Path, Request, Security
+from fastapi import Depends, Header, Path, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
@@ -103,7 +103,10 @@ Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 
 
-def _paging(limit: int | None = None, cursor: str | None = None) -> PageRequest:
+def _paging(
+    limit: Annotated[int | None, Query(description="Rows a page; default 50, at most 500")] = None,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the page before")] = None,
+) -> PageRequest:
     """`?limit=` (default 50, at most 500) and `?cursor=` of every list (CONTRACT §3)."""
     return PageRequest.of(limit, cursor)
 
@@ -112,4 +115,11 @@ Paging = Annotated[PageRequest, Depends(_paging)]
 # Row ids in paths: within the columns' range, so a huge one is a clear 422, never a 500.
 RowId = Annotated[int, Path(ge=0, le=2_147_483_647)]
 BigRowId = Annotated[int, Path(ge=0, le=9_223_372_036_854_775_807)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Up to 200 characters: the same key and body answer the first result "
+        "again, never moving money twice",
+    ),
+]

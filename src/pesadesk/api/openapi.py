@@ -41,8 +41,8 @@ that fits (400, 401, 403, 404, 409, 413, 422, 429, 503); each operation lists it
 
 **Money** is a JSON number of shillings (KES) with at most 2 decimals (`500.0`).
 **Phones** are accepted as `07XXXXXXXX`, `01XXXXXXXX`, `+2547…`, `2547…` or `7…` and
-returned as `2547XXXXXXXX`. **Times** are ISO-8601 with offset, except the payment's
-seed-shaped `created_at`/`updated_at`/`paid_at`: `YYYY-MM-DD HH:MM:SS` in East Africa Time.
+returned as `2547XXXXXXXX`. **Times** are ISO-8601 with offset, except a payment's
+`created_at`, `updated_at` and `paid_at`: `YYYY-MM-DD HH:MM:SS` in East Africa Time.
 Date filters `from`/`to` take `YYYY-MM-DD` (a whole EAT day, `to` inclusive) or a datetime.
 
 **Lists** take `?limit=` (default 50, at most 500) and `?cursor=` and answer
@@ -104,6 +104,7 @@ def document(app: FastAPI) -> dict[str, Any]:
     for item in [*spec["paths"].values(), *spec.get("webhooks", {}).values()]:
         for operation in item.values():
             complete(operation)
+            describe_success(operation, schemas)
     for name in VALIDATION_SCHEMAS:  # FastAPI's 422 shape, which the API never answers
         if f'"#/components/schemas/{name}"' not in json.dumps(spec):
             schemas.pop(name, None)
@@ -147,6 +148,18 @@ def complete(operation: dict[str, Any]) -> None:
     for status in sorted({c.status for c in codes}):
         response = responses.setdefault(str(status), {})
         problems.merge_codes(response, [c for c in codes if c.status == status], PROBLEM)
+
+
+def describe_success(operation: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """A success answer is described by its model's docstring, not "Successful Response"."""
+    for status, response in operation.get("responses", {}).items():
+        if not status.startswith("2") or response.get("description") != "Successful Response":
+            continue
+        ref = response.get("content", {}).get("application/json", {}).get("schema", {})
+        name = str(ref.get("$ref", "")).rpartition("/")[2]
+        text = schemas.get(name, {}).get("description", "")
+        if text:
+            response["description"] = " ".join(text.split("\n\n")[0].split())
 
 
 def _can_fail(parameter: dict[str, Any]) -> bool:

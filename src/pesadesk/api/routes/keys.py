@@ -43,7 +43,10 @@ async def create_key(body: KeyIn, state: State, who: Admin) -> dict[str, Any]:
     )  # fmt: skip
 
 
-@router.delete("/api/keys/{key_id}", status_code=204, responses=answers(ApiKeyNotFound))
+@router.delete(
+    "/api/keys/{key_id}", status_code=204, response_description="Revoked",
+    responses=answers(ApiKeyNotFound),
+)  # fmt: skip
 async def delete_key(key_id: RowId, state: State, who: Admin) -> Response:
     """Revoke a key: it stops working at once; the revocation is audited."""
     await run_in_threadpool(

@@ -195,6 +195,7 @@ DECISION_ERRORS = (RefundNotFound, RefundNotPending, SamePerson)
 
 @router.post(
     "/api/refunds/{refund_id}/approve", response_model=RefundSent | RefundPending,
+    response_description="Sent (the refund is `processing` until B2C's result)",
     responses=answers(
         DECISION_ERRORS, InsufficientFunds,
         explain(RefundNotAllowed, "the order has been delivered since; reject this refund"),

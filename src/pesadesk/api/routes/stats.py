@@ -23,8 +23,9 @@ BAD_BOUND = answers(
 async def get_stats(
     state: State, _: Viewer, from_: From = None, to: str | None = None, account: str | None = None
 ) -> Any:
-    """The seed's numbers and more, for `from`..`to` (whole EAT days, `to` inclusive);
-    `account`: the payment and refund figures of one collection account."""
+    """Orders, payments, refunds and callbacks, in total, for `from`..`to` (whole East
+    Africa Time days, `to` inclusive); `account`: the payment and refund figures of one
+    collection account."""
     start, end = parse_bound(from_, end=False), parse_bound(to, end=True)
     return await run_in_threadpool(
         lambda: stats.totals(state.db, start=start, end=end, account=account)

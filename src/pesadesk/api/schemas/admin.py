@@ -21,6 +21,8 @@ class Me(Answer):
 
 
 class ApiKey(Answer):
+    """An API key as listed: never the key itself."""
+
     id: int = Field(examples=[7])
     name: str = Field(examples=["till-1"])
     owner: str = Field(examples=["Achieng Otieno"])
@@ -86,6 +88,8 @@ class WebhookLogList(Page[WebhookLog]):
 
 
 class Reprocessed(Answer):
+    """The callback run again, and its log entry as it now stands."""
+
     reprocessed: bool = Field(
         description="False when it was processed already or failed again (see log.error)"
     )
@@ -93,7 +97,7 @@ class Reprocessed(Answer):
 
 
 class Stats(Answer):
-    """The seed's numbers (CONTRACT §4) and more."""
+    """Totals for the period: orders, payments, refunds and callbacks."""
 
     total_orders: int
     pending_orders: int
@@ -140,9 +144,13 @@ class Days(Answer):
 
 
 class Health(Answer):
+    """The process answers."""
+
     status: Literal["ok"]
 
 
 class Ready(Answer):
+    """The database takes writes."""
+
     status: Literal["ready"]
     database: Literal["ok"]

@@ -34,7 +34,7 @@ TimeOrNone = Annotated[
 SeedTime = Annotated[
     str,
     Field(
-        description="`YYYY-MM-DD HH:MM:SS` in East Africa Time (UTC+3), the seed's format",
+        description="`YYYY-MM-DD HH:MM:SS` in East Africa Time (UTC+3)",
         pattern=r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$",
         examples=["2026-02-06 12:00:00"],
     ),
@@ -59,8 +59,8 @@ Item = TypeVar("Item", bound=BaseModel)
 
 
 class Page(Answer, Generic[Item]):
-    """One page of a list, newest first (CONTRACT §3): `?limit=` (default 50, at most
-    500) and `?cursor=` from the page before."""
+    """One page of a list, newest first: `?limit=` (default 50, at most 500) and
+    `?cursor=` from the page before."""
 
     data: list[Item]
     next_cursor: Cursor

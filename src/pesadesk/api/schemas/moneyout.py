@@ -84,6 +84,8 @@ class Balance(Answer):
 
 
 class BalanceRequested(Answer):
+    """Asked: Daraja's answer arrives at the B2C ResultURL a moment later."""
+
     requested: Literal[True]
 
 

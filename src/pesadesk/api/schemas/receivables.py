@@ -14,6 +14,8 @@ InvoiceId = Annotated[str, Field(examples=["INV-20260206-0001"])]
 
 
 class Customer(Answer):
+    """A customer and what they owe."""
+
     customer_id: CustomerId
     name: str = Field(examples=["Wanjiku Kamau"])
     phone: Phone | None
@@ -23,6 +25,8 @@ class Customer(Answer):
 
 
 class Invoice(Answer):
+    """An invoice: `UNPAID`, `PARTIALLY_PAID`, `PAID` or `CANCELLED`."""
+
     invoice_id: InvoiceId
     customer_id: CustomerId | None
     status: InvoiceStatus
@@ -35,6 +39,8 @@ class Invoice(Answer):
 
 
 class SaleItem(Answer):
+    """One line of a sale."""
+
     product_id: str = Field(examples=["SKU-MILK-500"])
     product_name: str = Field(examples=["Milk 500 ml"])
     quantity: int = Field(examples=[2])
@@ -43,6 +49,8 @@ class SaleItem(Answer):
 
 
 class Sale(Answer):
+    """A point-of-sale sale; once paid, `PAID` with the invoice made for it."""
+
     pos_id: str = Field(examples=["POS-20260206-0001"])
     status: SaleStatus
     total: Kes = Field(examples=[130.0])
@@ -55,6 +63,8 @@ class Sale(Answer):
 
 
 class StatementLine(Answer):
+    """One journal that touched what the customer owes."""
+
     date: Time
     kind: str = Field(
         description="invoice, payment, credit_applied or refund", examples=["payment"]
