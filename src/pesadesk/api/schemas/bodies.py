@@ -84,9 +84,10 @@ class KeyIn(Body):
 
     role: str = Field(description="viewer, operator or admin")
     name: str = Field(min_length=1, max_length=100)
-    owner: str | None = Field(  # the person; default: the caller's
-        default=None, max_length=100, description="The person the key belongs to"
-    )
+    owner: str | None = Field(
+        default=None, max_length=100,
+        description="The person the key belongs to; default: the caller's owner",
+    )  # fmt: skip
 
 
 class OrderIn(Body):

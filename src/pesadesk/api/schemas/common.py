@@ -71,7 +71,7 @@ class Problem(Answer):
 
     model_config = ConfigDict(
         extra="allow",
-        json_schema_extra={"examples": [{"error": "no payment 'PAY-C2B-XXX'",
+        json_schema_extra={"examples": [{"error": "no payment 'PAY-C2B-RKL51ZDR4F'",
                                          "code": "payment_not_found"}]},
     )  # fmt: skip
 
