@@ -335,3 +335,13 @@ def test_real_answers_match_their_documented_schemas(
     call("get", "/api/stats", headers={"Authorization": "Bearer nope"})
     call("post", "/api/keys", json={"role": "viewer", "name": "x"},
          headers=bearer(make_key(client, "operator")))  # fmt: skip
+
+
+def test_operations_are_named_for_what_they_do(document: dict[str, Any]) -> None:
+    """Operation ids are unique and read as the method a generated client gets
+    (`create_customer`, `pay_order`), not FastAPI's path-mangled default."""
+    ids = [op["operationId"] for _, _, op in operations(document)]
+    assert len(ids) == len(set(ids))
+    assert document["paths"]["/api/customers"]["post"]["operationId"] == "create_customer"
+    assert document["paths"]["/api/orders/{order_id}/pay"]["post"]["operationId"] == "pay_order"
+    assert not [i for i in ids if i.endswith(("_get", "_post", "_patch", "_delete"))]

@@ -13,11 +13,12 @@ every operation shares so that routes need only name their own errors.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, routing
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 
 from pesadesk import __version__
 from pesadesk.api import problems, webhook_docs
@@ -105,6 +106,7 @@ def document(app: FastAPI) -> dict[str, Any]:
         for operation in item.values():
             complete(operation)
             describe_success(operation, schemas)
+    name_operations(spec, app)
     for name in VALIDATION_SCHEMAS:  # FastAPI's 422 shape, which the API never answers
         if f'"#/components/schemas/{name}"' not in json.dumps(spec):
             schemas.pop(name, None)
@@ -148,6 +150,25 @@ def complete(operation: dict[str, Any]) -> None:
     for status in sorted({c.status for c in codes}):
         response = responses.setdefault(str(status), {})
         problems.merge_codes(response, [c for c in codes if c.status == status], PROBLEM)
+
+
+def name_operations(spec: dict[str, Any], app: FastAPI) -> None:
+    """`operationId` is the route function's name (`create_customer`), what a generated
+    client calls the method, unless two operations share a name."""
+    # FastAPI 0.12x+ keeps included routers whole; `iter_route_contexts` walks them.
+    walk: Callable[[list[Any]], Iterable[Any]] = getattr(routing, "iter_route_contexts", list)
+    names = {
+        (route.path_format, method.lower()): route.name
+        for route in walk(app.routes)
+        if isinstance(getattr(route, "original_route", route), APIRoute)
+        for method in route.methods
+    }
+    taken = [names.get((p, m)) for p, item in spec["paths"].items() for m in item]
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            name = names.get((path, method))
+            if name is not None and taken.count(name) == 1:
+                operation["operationId"] = name
 
 
 def describe_success(operation: dict[str, Any], schemas: dict[str, Any]) -> None:

@@ -104,7 +104,9 @@ async def payment_ledger(payment_id: str, state: State, _: Viewer) -> dict[str, 
         explain(InvalidInput, "give exactly one of invoice_id or customer_id"),
     ),
 )  # fmt: skip
-async def allocate(payment_id: str, body: AllocateIn, state: State, _: Operator) -> dict[str, Any]:
+async def allocate_payment(
+    payment_id: str, body: AllocateIn, state: State, _: Operator
+) -> dict[str, Any]:
     """Place an `unallocated` payment on an invoice or a customer's account; it becomes
     `completed`. A second placement is 409."""
     return await run_in_threadpool(

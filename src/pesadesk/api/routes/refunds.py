@@ -144,7 +144,7 @@ async def refund_payment(
     "/api/payouts", response_model=RefundSent,
     responses={**SENT_OR_PENDING, **answers(InvalidPhone, MONEY_OUT, shape=RefundProblem)},
 )  # fmt: skip
-async def payout(
+async def pay_out(
     body: PayoutIn,
     state: State,
     who: Admin,
@@ -202,7 +202,7 @@ DECISION_ERRORS = (RefundNotFound, RefundNotPending, SamePerson)
         B2C_FAILED, shape=RefundProblem,
     ),
 )  # fmt: skip
-async def approve(refund_id: str, state: State, who: Admin) -> JSONResponse:
+async def approve_refund(refund_id: str, state: State, who: Admin) -> JSONResponse:
     """A different person approves a refund waiting for approval; it is then sent."""
     return await _decide(state, refund_id, who, approve=True)
 
@@ -211,7 +211,7 @@ async def approve(refund_id: str, state: State, who: Admin) -> JSONResponse:
     "/api/refunds/{refund_id}/reject", response_model=RefundRejected,
     responses=answers(DECISION_ERRORS),
 )  # fmt: skip
-async def reject(refund_id: str, state: State, who: Admin) -> JSONResponse:
+async def reject_refund(refund_id: str, state: State, who: Admin) -> JSONResponse:
     """A different person rejects it; its amount can be refunded again."""
     return await _decide(state, refund_id, who, approve=False)
 

@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/webhooks/logs", tags=["webhooks"])
                 "b2c_result, b2c_timeout"),
     ),
 )  # fmt: skip
-async def list_logs(
+async def list_webhook_logs(
     state: State,
     _: Viewer,
     paging: Paging,
@@ -40,7 +40,7 @@ async def list_logs(
 @router.post(
     "/{log_id}/reprocess", response_model=Reprocessed, responses=answers(WebhookLogNotFound)
 )
-async def reprocess(log_id: BigRowId, state: State, _: Admin) -> dict[str, Any]:
+async def reprocess_webhook_log(log_id: BigRowId, state: State, _: Admin) -> dict[str, Any]:
     """Run a logged callback again; never credits twice. An entry already processed
     answers `{"reprocessed": false}`."""
     return await run_in_threadpool(logs.reprocess, state.pipeline, log_id)
