@@ -73,7 +73,11 @@ CALLBACKS: dict[WebhookSource, Callback] = {
     ),
 }  # fmt: skip
 
-ANSWERS = problems.answers(problems.WEBHOOK_REFUSED, PayloadTooLarge, StorageUnavailable)
+ANSWERS = problems.answers(
+    problems.WEBHOOK_REFUSED,
+    problems.explain(PayloadTooLarge, "refused: body over 2097152 bytes (first 65536 kept)"),
+    problems.explain(StorageUnavailable, "could not store the callback; retry"),
+)
 
 
 async def _served_by_the_webhook_lane() -> None:
