@@ -326,9 +326,10 @@ def test_real_answers_match_their_documented_schemas(
     # Errors, each with a documented code.
     call("get", "/api/customers/CUST-999")
     call("post", "/api/invoices", json={"customer_id": "CUST-001", "amount": "lots"})
-    call(
-        "post", "/api/customers", content=b"{not json", headers={"content-type": "application/json"}
-    )
+    json_type = {"content-type": "application/json"}
+    for broken in (b"{not json", b"\xff\xfe{"):  # truncated; not even UTF-8
+        refused = call("post", "/api/customers", content=broken, headers=json_type)
+        assert refused["code"] == "malformed_json"
     call("get", "/api/invoices?cursor=bogus")
     call("post", "/api/payments/PAY-C2B-RKL51ZDR4F/allocate", json={"customer_id": "CUST-001"})
     call("post", "/api/payments/PAY-C2B-RKL51ZDR4F/refund", json={"amount": 100})

@@ -6,7 +6,8 @@ every operation shares so that routes need only name their own errors.
 - Every operation whose parameters or body can be malformed documents 422
   `validation_error` in the one `Problem` shape the API answers with, in place of
   FastAPI's `HTTPValidationError` (which the API never returns); JSON bodies add 400
-  `malformed_json` and 413; lists add 400 `invalid_cursor`.
+  `malformed_json` and 413, other bodies 400 `malformed_body` and 413; lists add 400
+  `invalid_cursor`.
 - The Safaricom callbacks, served in front of FastAPI, are described under `safaricom`.
 """
 
@@ -142,7 +143,7 @@ def complete(operation: dict[str, Any]) -> None:
     if "application/json" in body:
         codes += [code_of(kind) for kind in JSON_BODY]
     elif body:
-        codes.append(code_of(errors.PayloadTooLarge))
+        codes += [problems.MALFORMED_BODY, code_of(errors.PayloadTooLarge)]
     if body or any(_can_fail(p) for p in operation.get("parameters", [])):
         codes.append(problems.VALIDATION)
     if any(p["name"] == "cursor" for p in operation.get("parameters", [])):

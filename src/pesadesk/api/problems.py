@@ -96,6 +96,14 @@ def _describe(errors_seen: list[Any]) -> tuple[int, str, str]:
     return 422, f"{where}: {message}" if where else message, "validation_error"
 
 
+def _unreadable(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """A JSON body that is not even text is malformed JSON, as a truncated one is."""
+    kind = request.headers.get("content-type", "")
+    if not kind or "json" in kind:
+        return problem(400, "request body is not valid JSON", MALFORMED_JSON.code)
+    return problem(400, f"request body could not be read: {exc.detail}", MALFORMED_BODY.code)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.PesadeskError)
     async def _pesadesk_error(_request: Request, exc: errors.PesadeskError) -> JSONResponse:
@@ -107,7 +115,9 @@ def install(app: FastAPI) -> None:
         return problem(status, message, code)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # a body FastAPI could not read (not UTF-8, bad multipart)
+            return _unreadable(request, exc)
         code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
             exc.status_code, "http_error"
         )
@@ -141,6 +151,10 @@ VALIDATION = Code(
 MALFORMED_JSON = Code(
     400, "malformed_json", "the body is not JSON", "request body is not valid JSON"
 )
+MALFORMED_BODY = Code(
+    400, "malformed_body", "a form or multipart body could not be read",
+    "request body could not be read: Invalid multipart data.",
+)  # fmt: skip
 NOT_READY = Code(503, "not_ready", "the database cannot be reached", "database unreachable")
 WEBHOOK_REFUSED = Code(
     403, "webhook_refused", "wrong or missing `?token=`, or an address not allowed",
