@@ -28,6 +28,10 @@ class Refund(Answer):
     reason: str | None = Field(examples=["Out of stock"])
     status: RefundStatus
     requested_by: str = Field(description="The name of the key that asked", examples=["till-1"])
+    requested_owner: str = Field(
+        description="The person who asked; a different one must approve",
+        examples=["Achieng Otieno"],
+    )
     decided_by: str | None = Field(
         description="Who approved or rejected it", examples=["Achieng Otieno"]
     )
