@@ -273,7 +273,9 @@ def shot(page: Any, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     width = page.viewport_size["width"]
     target = SCREENSHOTS / f"{name}-{width}.png"
-    page.screenshot(path=str(target), full_page=True)
+    # A whole page of ReDoc (every operation with its answers) is some 65,000 px tall:
+    # drawing it can pass the 10 s default on a busy machine.
+    page.screenshot(path=str(target), full_page=True, timeout=60_000)
     return target
 
 
