@@ -22,12 +22,22 @@ from tests.integration.api_support import bearer, make_key
 
 SUCCESS = ("200", "201", "202", "204")
 PUBLIC = {("post", "/api/refund-requests")}
-# Typed (answers, and an example body) with the reconciliation work now changing them.
+# Typed (answers, and example bodies) by the work that owns them; until then they are held
+# to all the rest (the bearer role, the Problem errors).
 AWAITING_MODELS = {
     ("post", "/api/reconciliation/statements"),
     ("get", "/api/reconciliation/statements"),
     ("get", "/api/reconciliation/statements/{statement_id}"),
     ("post", "/api/reconciliation/statements/{statement_id}/import-missing"),
+    ("get", "/api/events"),
+    ("get", "/api/events/{event_id}"),
+    ("post", "/api/events/{event_id}/redeliver"),
+    ("post", "/api/webhook-endpoints"),
+    ("get", "/api/webhook-endpoints"),
+    ("get", "/api/webhook-endpoints/{endpoint_id}"),
+    ("post", "/api/webhook-endpoints/{endpoint_id}/enable"),
+    ("get", "/api/webhook-endpoints/{endpoint_id}/deliveries"),
+    ("get", "/api/ledger/export"),
 }
 Operation = tuple[str, str, dict[str, Any]]
 
